@@ -1,0 +1,2 @@
+export { loadConfig } from "./load-config.js";
+export type { Config, Env } from "./load-config.js";

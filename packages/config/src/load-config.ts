@@ -1,0 +1,98 @@
+import { randomBytes } from "node:crypto";
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { isAbsolute, join, resolve } from "node:path";
+
+/** Slipway's configuration (CONTRACT §2). Read from an `env` argument so tests never touch process.env. */
+export interface Config {
+  host: string;
+  port: number;
+  publicUrl: string;
+  dataDir: string;
+  databaseUrl: string;
+  redisUrl: string;
+  /** Undefined: dockerode's default (DOCKER_HOST unset → /var/run/docker.sock). */
+  dockerHost: string | undefined;
+  registry: string;
+  adminToken: string;
+  secretKey: string;
+  workerConcurrency: number;
+  /** Prefix of every Redis key and channel, so several installs (or tests) share one Redis. */
+  queuePrefix: string;
+  logLevel: string;
+  /** How long a worker holds a build before another may pick it up (BullMQ lock). */
+  jobLockMs: number;
+  /** Attempts at a push before the build fails (registry outages are retried with backoff). */
+  pushAttempts: number;
+  /** Longest a build may run before it ends `timed_out`. */
+  buildTimeoutMs: number;
+}
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+function integer(env: Env, name: string, fallback: number, min: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min) {
+    throw new Error(`${name} must be an integer ≥ ${min}, got "${raw}"`);
+  }
+  return value;
+}
+
+/**
+ * A secret kept in the data folder (mode 0600), generated on first start, unless the
+ * environment gives it. Several processes may start at once: the first writer wins
+ * (`wx`), the others read what it wrote.
+ */
+function persistedSecret(env: Env, name: string, dataDir: string, file: string): string {
+  const given = env[name];
+  if (given !== undefined && given !== "") return given;
+  const path = join(dataDir, file);
+  try {
+    return readFileSync(path, "utf8").trim();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+  }
+  mkdirSync(dataDir, { recursive: true });
+  try {
+    writeFileSync(path, `${randomBytes(32).toString("base64url")}\n`, { flag: "wx", mode: 0o600 });
+    chmodSync(path, 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+  }
+  return readFileSync(path, "utf8").trim();
+}
+
+export function loadConfig(env: Env, overrides: Partial<Config> = {}): Config {
+  const cwd = env["SLIPWAY_CWD"] ?? process.cwd();
+  const dataDirRaw = env["SLIPWAY_DATA_DIR"] || "./.slipway";
+  const dataDir = isAbsolute(dataDirRaw) ? dataDirRaw : resolve(cwd, dataDirRaw);
+  const port = integer(env, "SLIPWAY_PORT", 8080, 0);
+  const host = env["SLIPWAY_HOST"] || "127.0.0.1";
+  const config: Config = {
+    host,
+    port,
+    publicUrl: (env["SLIPWAY_PUBLIC_URL"] || `http://127.0.0.1:${port}`).replace(/\/+$/, ""),
+    dataDir,
+    databaseUrl: env["DATABASE_URL"] || join(dataDir, "slipway.db"),
+    redisUrl: env["REDIS_URL"] || "redis://127.0.0.1:6379",
+    dockerHost: env["DOCKER_HOST"] || undefined,
+    registry: env["SLIPWAY_REGISTRY"] || "127.0.0.1:5000",
+    adminToken: "",
+    secretKey: "",
+    workerConcurrency: integer(env, "SLIPWAY_WORKER_CONCURRENCY", 2, 1),
+    queuePrefix: env["SLIPWAY_QUEUE_PREFIX"] || "slipway",
+    logLevel: env["SLIPWAY_LOG_LEVEL"] || "info",
+    jobLockMs: integer(env, "SLIPWAY_JOB_LOCK_MS", 30_000, 1_000),
+    pushAttempts: integer(env, "SLIPWAY_PUSH_ATTEMPTS", 4, 1),
+    buildTimeoutMs: integer(env, "SLIPWAY_BUILD_TIMEOUT_MS", 60 * 60_000, 1_000),
+    ...overrides,
+  };
+  if (!overrides.adminToken) {
+    config.adminToken = persistedSecret(env, "SLIPWAY_ADMIN_TOKEN", config.dataDir, "admin-token");
+  }
+  if (!overrides.secretKey) {
+    config.secretKey = persistedSecret(env, "SLIPWAY_SECRET_KEY", config.dataDir, "secret-key");
+  }
+  return config;
+}

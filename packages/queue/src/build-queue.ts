@@ -1,0 +1,107 @@
+import { Queue, Worker, type Job, type WorkerOptions } from "bullmq";
+import { Redis, type RedisOptions } from "ioredis";
+
+export const BUILD_QUEUE = "builds";
+
+/** Version 1 of a build job: the build's id; everything else is read from the store. */
+export interface BuildJobV1 {
+  v: 1;
+  buildId: string;
+}
+export type BuildJob = BuildJobV1;
+
+export type BuildProcessor = (job: Job<BuildJob>, token: string | undefined, signal: AbortSignal) => Promise<void>;
+
+export interface QueueOptions {
+  redisUrl: string;
+  /** Key prefix, so several installs (or tests) share one Redis. */
+  prefix: string;
+}
+
+/**
+ * A connection for producers and subscribers. Producers fail fast when Redis is down
+ * (the API answers 503 instead of hanging); BullMQ workers need `maxRetriesPerRequest: null`.
+ */
+export function createRedis(url: string, options: RedisOptions = {}): Redis {
+  return new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: true, ...options });
+}
+
+export interface BuildQueue {
+  /** Queues a build; idempotent on the build id (a queued or running job is not added twice). */
+  enqueue(buildId: string): Promise<void>;
+  /** Removes a build that no worker has taken yet; false when it is running or gone. */
+  remove(buildId: string): Promise<boolean>;
+  /** Whether BullMQ still holds a job for this build (waiting, active or delayed). */
+  holds(buildId: string): Promise<boolean>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function createBuildQueue(options: QueueOptions): BuildQueue {
+  const connection = createRedis(options.redisUrl);
+  const queue = new Queue<BuildJob>(BUILD_QUEUE, { connection, prefix: options.prefix });
+  return {
+    async enqueue(buildId) {
+      await queue.add(
+        "build",
+        { v: 1, buildId },
+        // The build's own record keeps its history: the job only needs to live while it runs.
+        { jobId: buildId, removeOnComplete: true, removeOnFail: 1000 },
+      );
+    },
+    async remove(buildId) {
+      const job = await queue.getJob(buildId);
+      if (!job) return false;
+      if (await job.isActive()) return false;
+      // `remove` fails on a job a worker locked meanwhile; that build is running.
+      try {
+        await job.remove();
+        return true;
+      } catch (err) {
+        if (await job.isActive()) return false;
+        throw err;
+      }
+    },
+    async holds(buildId) {
+      const job = await queue.getJob(buildId);
+      if (!job) return false;
+      const state = await job.getState();
+      return state === "waiting" || state === "active" || state === "delayed" || state === "prioritized" || state === "waiting-children";
+    },
+    async ping() {
+      await connection.ping();
+    },
+    async close() {
+      await queue.close();
+      connection.disconnect();
+    },
+  };
+}
+
+export interface BuildWorkerOptions extends QueueOptions {
+  concurrency: number;
+  lockDuration: number;
+  processor: BuildProcessor;
+}
+
+export function createBuildWorker(options: BuildWorkerOptions): Worker<BuildJob> {
+  const connection = createRedis(options.redisUrl, { maxRetriesPerRequest: null });
+  const workerOptions: WorkerOptions = {
+    connection,
+    prefix: options.prefix,
+    concurrency: options.concurrency,
+    lockDuration: options.lockDuration,
+    stalledInterval: Math.max(1_000, Math.floor(options.lockDuration / 2)),
+    // A build whose worker died is picked up once more; a second loss fails it.
+    maxStalledCount: 1,
+    autorun: false,
+  };
+  const worker = new Worker<BuildJob>(
+    BUILD_QUEUE,
+    (job, token, signal) => options.processor(job, token, signal ?? new AbortController().signal),
+    workerOptions,
+  );
+  // BullMQ leaves a connection it was given open; this one is the worker's alone.
+  worker.on("closed", () => connection.disconnect());
+  return worker;
+}

@@ -1,0 +1,4 @@
+export { BUILD_QUEUE, createBuildQueue, createBuildWorker, createRedis } from "./build-queue.js";
+export type { BuildJob, BuildJobV1, BuildProcessor, BuildQueue, BuildWorkerOptions, QueueOptions } from "./build-queue.js";
+export { createBuildEventBus } from "./build-events.js";
+export type { BuildEvent, BuildEventBus } from "./build-events.js";

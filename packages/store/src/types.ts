@@ -1,0 +1,238 @@
+import type {
+  BuildCause,
+  BuildStatus,
+  ErrorBody,
+  Provider,
+  RuleInput,
+  BuildRule,
+  SourceType,
+} from "@slipway/core";
+
+/**
+ * Records as the store keeps them. Times are ISO-8601 UTC strings with milliseconds
+ * ("2026-11-23T01:50:30.417Z"), so they sort as text on both databases.
+ * Ids are UUIDv7 (time-ordered): ordering by id is ordering by creation.
+ * Columns ending in `Enc` hold ciphertext sealed by the caller (core's secret box);
+ * the store never sees a secret in clear.
+ */
+export interface RepositoryRecord {
+  id: string;
+  namespace: string;
+  name: string;
+  private: boolean;
+  description: string;
+  /** Registry host (and optional path prefix) images are pushed to; null = the default registry. */
+  registryUrl: string | null;
+  registryUsername: string | null;
+  registryPasswordEnc: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type NewRepository = Pick<RepositoryRecord, "namespace" | "name" | "private" | "description"> &
+  Partial<Pick<RepositoryRecord, "registryUrl" | "registryUsername" | "registryPasswordEnc">>;
+
+export type RepositoryPatch = Partial<
+  Pick<RepositoryRecord, "private" | "description" | "registryUrl" | "registryUsername" | "registryPasswordEnc">
+>;
+
+export interface SourceRecord {
+  id: string;
+  repositoryId: string;
+  provider: Provider;
+  /** The forge's full repository name, as its payloads spell it ("acme/hello"). */
+  repository: string;
+  cloneUrl: string;
+  secretEnc: string | null;
+  /** Sealed JSON `{"username"?, "password"}` for cloning private repositories. */
+  credentialsEnc: string | null;
+  createdAt: string;
+}
+
+export type NewSource = Pick<SourceRecord, "provider" | "repository" | "cloneUrl" | "secretEnc" | "credentialsEnc">;
+
+export interface RuleRecord extends BuildRule {
+  repositoryId: string;
+  createdAt: string;
+}
+
+export interface BuildRecord {
+  id: string;
+  repositoryId: string;
+  /** "namespace/name", denormalised so a build reads without a join. */
+  repository: string;
+  ruleId: string | null;
+  status: BuildStatus;
+  cause: BuildCause;
+  sourceType: SourceType;
+  sourceName: string;
+  commit: string;
+  commitMessage: string;
+  tags: string[];
+  dockerfile: string;
+  context: string;
+  cache: boolean;
+  buildArgs: Record<string, string>;
+  /** The image name without tag ("127.0.0.1:5000/acme/hello"). */
+  image: string;
+  digest: string | null;
+  error: ErrorBody | null;
+  queuedAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+export type NewBuild = Pick<
+  BuildRecord,
+  | "repositoryId"
+  | "repository"
+  | "ruleId"
+  | "cause"
+  | "sourceType"
+  | "sourceName"
+  | "commit"
+  | "commitMessage"
+  | "tags"
+  | "dockerfile"
+  | "context"
+  | "cache"
+  | "buildArgs"
+  | "image"
+>;
+
+/** One status change of a build, with its time (the dashboard's timeline). */
+export interface BuildEventRecord {
+  buildId: string;
+  status: BuildStatus;
+  at: string;
+}
+
+export type DeliveryOutcome = "queued" | "ignored" | "duplicate" | "rejected";
+
+export interface DeliveryRecord {
+  id: string;
+  /** Null when the delivery named no known source. */
+  sourceId: string | null;
+  provider: Provider | null;
+  event: string | null;
+  /** The forge's own delivery identity (see Forge.deliveryKey); null when it sent none. */
+  deliveryKey: string | null;
+  receivedAt: string;
+  /** The HTTP status Slipway answered. */
+  status: number;
+  outcome: DeliveryOutcome;
+  reason: string | null;
+  buildIds: string[];
+}
+
+export type NewDelivery = Omit<DeliveryRecord, "id" | "receivedAt" | "buildIds">;
+
+export interface LogChunk {
+  seq: number;
+  data: string;
+  at: string;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Pass as `cursor` to get the next page; null on the last page. */
+  nextCursor: string | null;
+}
+
+export interface PageQuery {
+  limit: number;
+  cursor?: string | undefined;
+}
+
+/** Fields a status change may set alongside the status. */
+export interface BuildUpdate {
+  digest?: string | null;
+  error?: ErrorBody | null;
+  startedAt?: string | null;
+  finishedAt?: string | null;
+  /** Tags actually pushed, when they differ from those planned. */
+  tags?: string[];
+  /** The commit as checked out (a build queued without one learns it when cloning). */
+  commit?: string;
+  commitMessage?: string;
+}
+
+export interface Store {
+  /** Brings the schema up to date (idempotent; safe to run from several processes). */
+  migrate(): Promise<void>;
+  /** Throws when the database cannot be reached. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+
+  createRepository(input: NewRepository): Promise<RepositoryRecord>; // SlipwayError("conflict") when taken
+  getRepository(id: string): Promise<RepositoryRecord | undefined>;
+  findRepository(namespace: string, name: string): Promise<RepositoryRecord | undefined>;
+  listRepositories(query: PageQuery): Promise<Page<RepositoryRecord>>; // by fullName ascending
+  updateRepository(id: string, patch: RepositoryPatch): Promise<RepositoryRecord | undefined>;
+  /** Deletes the repository with its source, rules, builds, logs and events. */
+  deleteRepository(id: string): Promise<boolean>;
+
+  /** Links (or re-links) the repository's single source; keeps the source id when re-linking. */
+  setSource(repositoryId: string, input: NewSource): Promise<SourceRecord>;
+  getSource(id: string): Promise<SourceRecord | undefined>;
+  getSourceOfRepository(repositoryId: string): Promise<SourceRecord | undefined>;
+  /** Sources linked to this forge repository (case-insensitive on the name). */
+  findSources(provider: Provider, forgeRepository: string): Promise<SourceRecord[]>;
+
+  listRules(repositoryId: string): Promise<RuleRecord[]>; // creation order
+  getRule(id: string): Promise<RuleRecord | undefined>;
+  createRule(repositoryId: string, input: RuleInput): Promise<RuleRecord>;
+  updateRule(id: string, patch: Partial<RuleInput>): Promise<RuleRecord | undefined>;
+  deleteRule(id: string): Promise<boolean>;
+
+  /**
+   * Records a delivery and the builds it queues in one transaction (builds start `queued`,
+   * each with a first build event). When (provider, deliveryKey) was recorded before, nothing
+   * is written and the first delivery is returned with `duplicate: true`.
+   * Only `queued` and `ignored` deliveries claim their key: a `rejected` one (bad signature,
+   * unknown source) never blocks the genuine delivery, and a `duplicate` one (the caller
+   * recording the redelivery itself) is simply inserted. The builds' `cause.delivery` is set.
+   */
+  recordDelivery(
+    delivery: NewDelivery,
+    builds: NewBuild[],
+  ): Promise<{ delivery: DeliveryRecord; builds: BuildRecord[]; duplicate: boolean }>;
+  getDelivery(id: string): Promise<DeliveryRecord | undefined>;
+  /** Corrects what a recorded delivery was answered (its builds were recorded, then queueing failed). */
+  setDeliveryAnswer(id: string, status: number, reason: string | null): Promise<void>;
+  listDeliveries(query: PageQuery & { sourceId?: string | undefined }): Promise<Page<DeliveryRecord>>; // newest first
+  /** Records builds started without a delivery (manual, trigger, retry), in one transaction. */
+  createBuilds(builds: NewBuild[]): Promise<BuildRecord[]>;
+
+  getBuild(id: string): Promise<BuildRecord | undefined>;
+  getBuilds(ids: string[]): Promise<BuildRecord[]>;
+  /** Newest first, keyset-paginated on id. */
+  listBuilds(
+    repositoryId: string,
+    query: PageQuery & { status?: BuildStatus | undefined },
+  ): Promise<Page<BuildRecord>>;
+  /** Builds in any of these statuses, oldest first (recovery after a crash). */
+  listBuildsByStatus(statuses: BuildStatus[], limit: number): Promise<BuildRecord[]>;
+  /**
+   * Moves a build to `to` only if its status is one of `from` (compare-and-set), records a
+   * build event, and returns the updated build; undefined when the build is not in `from`.
+   */
+  transitionBuild(id: string, from: BuildStatus[], to: BuildStatus, update?: BuildUpdate): Promise<BuildRecord | undefined>;
+  listBuildEvents(buildId: string): Promise<BuildEventRecord[]>;
+
+  /** Appends to the build's log; returns the chunk's sequence number (1, 2, …). */
+  appendBuildLog(buildId: string, data: string): Promise<number>;
+  /** The log's chunks after `afterSeq` (0 = from the start), in order. */
+  readBuildLog(buildId: string, afterSeq?: number): Promise<LogChunk[]>;
+  /**
+   * Empties the log (a build picked up again after a worker died starts its log anew).
+   * Sequence numbers go on from where they were, so a follower reading after n misses nothing.
+   */
+  clearBuildLog(buildId: string): Promise<void>;
+
+  /**
+   * For each tag, makes this build its owner unless a newer build (greater id) already owns it.
+   * Returns the tags this build may push. Atomic.
+   */
+  claimTags(repositoryId: string, buildId: string, tags: string[]): Promise<string[]>;
+}

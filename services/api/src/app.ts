@@ -1,0 +1,61 @@
+import type { Config } from "@slipway/config";
+import type { SecretBox } from "@slipway/core";
+import type { BuildEventBus, BuildQueue } from "@slipway/queue";
+import type { Store } from "@slipway/store";
+import express, { type Express } from "express";
+import { pinoHttp } from "pino-http";
+import type { Logger } from "pino";
+import { createBuildService } from "./builds/build-service.js";
+import { createHookRoutes } from "./hooks/hook-routes.js";
+import { createDeliveryReceiver } from "./hooks/receive-delivery.js";
+import { requireAdmin } from "./http/auth.js";
+import { createErrorHandler, notFoundHandler } from "./http/errors.js";
+import { createBuildRoutes } from "./routes/build-routes.js";
+import { createDeliveryRoutes } from "./routes/delivery-routes.js";
+import { createHealthRoutes, type ReadinessCheck } from "./routes/health-routes.js";
+import { createRepositoryRoutes } from "./routes/repository-routes.js";
+
+export interface AppDeps {
+  config: Pick<Config, "adminToken" | "publicUrl" | "registry">;
+  store: Store;
+  queue: BuildQueue;
+  bus: BuildEventBus;
+  secrets: SecretBox;
+  logger: Logger;
+  /** Extra readiness checks beyond the database and Redis (the Docker engine, in main). */
+  checks?: Record<string, ReadinessCheck>;
+}
+
+/** The HTTP application, from its dependencies: no process.env, no listening. */
+export function createApp(deps: AppDeps): Express {
+  const { store, queue, bus, secrets, logger, config } = deps;
+  const builds = createBuildService({ store, queue, bus, registry: config.registry, logger });
+  const receive = createDeliveryReceiver({ store, builds, secrets, logger });
+
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("trust proxy", false);
+  app.use(
+    pinoHttp({
+      logger,
+      // Hook deliveries are logged by the receiver with their delivery id; health probes not at all.
+      autoLogging: { ignore: (req) => req.url === "/healthz" || req.url === "/readyz" },
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? "error" : res.statusCode >= 400 ? "warn" : "info"),
+    }),
+  );
+
+  app.use(createHealthRoutes({ database: () => store.ping(), redis: () => queue.ping(), ...deps.checks }));
+  app.use(createHookRoutes({ receive, store, logger }));
+
+  const api = express.Router();
+  api.use(requireAdmin(config.adminToken));
+  api.use(express.json({ limit: "1mb" }));
+  api.use(createRepositoryRoutes({ store, builds, secrets, publicUrl: config.publicUrl }));
+  api.use(createBuildRoutes({ store, builds, bus }));
+  api.use(createDeliveryRoutes({ store }));
+  app.use("/api/v1", api);
+
+  app.use(notFoundHandler);
+  app.use(createErrorHandler(logger));
+  return app;
+}

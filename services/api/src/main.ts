@@ -1,0 +1,47 @@
+import { loadConfig } from "@slipway/config";
+import { createSecretBox } from "@slipway/core";
+import { createBuildEventBus, createBuildQueue, createRedis } from "@slipway/queue";
+import { createStore } from "@slipway/store";
+import { createApp } from "./app.js";
+import { pingDocker } from "./docker-ping.js";
+import { createLogger } from "./logger.js";
+
+const config = loadConfig(process.env);
+const logger = createLogger({ level: config.logLevel, name: "slipway-api" });
+const store = createStore({ databaseUrl: config.databaseUrl });
+await store.migrate();
+const queue = createBuildQueue({ redisUrl: config.redisUrl, prefix: config.queuePrefix });
+const bus = createBuildEventBus({
+  publisher: createRedis(config.redisUrl),
+  subscriber: createRedis(config.redisUrl, { maxRetriesPerRequest: null }),
+  prefix: config.queuePrefix,
+});
+const app = createApp({
+  config,
+  store,
+  queue,
+  bus,
+  secrets: createSecretBox(config.secretKey),
+  logger,
+  checks: { docker: () => pingDocker(config.dockerHost) },
+});
+
+const server = app.listen(config.port, config.host, () => {
+  logger.info({ url: config.publicUrl }, "Slipway API listening");
+});
+// Hook senders and log followers keep connections open; bound how long a slow client holds one.
+server.requestTimeout = 120_000;
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, "shutting down");
+  server.close();
+  server.closeAllConnections();
+  await Promise.allSettled([queue.close(), bus.close()]);
+  await store.close();
+  process.exit(0);
+}
+process.on("SIGINT", () => void shutdown("SIGINT"));
+process.on("SIGTERM", () => void shutdown("SIGTERM"));

@@ -1,0 +1,179 @@
+import { isBuildStatus, isTerminal, SlipwayError, type SourceType } from "@slipway/core";
+import type { BuildEventBus, BuildEvent } from "@slipway/queue";
+import type { BuildRecord, Store } from "@slipway/store";
+import { Router, type Request, type Response } from "express";
+import type { BuildService } from "../builds/build-service.js";
+import { asBody, optionalString, pageLimit, queryString } from "../http/input.js";
+import { toBuildView, toQueuedBuildView } from "../views.js";
+import { loadRepository } from "./repository-routes.js";
+
+export interface BuildRouteDeps {
+  store: Store;
+  builds: BuildService;
+  bus: BuildEventBus;
+}
+
+export function createBuildRoutes(deps: BuildRouteDeps): Router {
+  const { store, builds, bus } = deps;
+  const router = Router();
+
+  async function loadBuild(req: Request): Promise<BuildRecord> {
+    const id = String(req.params["id"]);
+    const build = await store.getBuild(id);
+    if (!build) throw new SlipwayError("not_found", `no build ${id}`);
+    return build;
+  }
+
+  router.get("/repositories/:namespace/:name/builds", async (req, res) => {
+    const repo = await loadRepository(store, req);
+    const status = queryString(req.query["status"]);
+    if (status !== undefined && !isBuildStatus(status)) {
+      throw new SlipwayError("validation_failed", `"status" must be a build status (queued, building, success, failed, …)`);
+    }
+    const page = await store.listBuilds(repo.id, {
+      limit: pageLimit(req.query["limit"]),
+      cursor: queryString(req.query["cursor"]),
+      status,
+    });
+    res.json({ builds: page.items.map(toBuildView), nextCursor: page.nextCursor });
+  });
+
+  /** A build by hand: `{"sourceType", "sourceName"}` through the matching rules, or `{"ruleId"}`. */
+  router.post("/repositories/:namespace/:name/builds", async (req, res) => {
+    const repo = await loadRepository(store, req);
+    const body = asBody(req.body);
+    const ruleId = optionalString(body, "ruleId");
+    let sourceType = optionalString(body, "sourceType")?.toLowerCase();
+    let sourceName = optionalString(body, "sourceName");
+    if (ruleId !== undefined) {
+      const rule = await store.getRule(ruleId);
+      if (!rule || rule.repositoryId !== repo.id) throw new SlipwayError("not_found", `no rule ${ruleId} in ${repo.namespace}/${repo.name}`);
+      sourceType ??= rule.sourceType;
+      if (sourceName === undefined) {
+        if (rule.sourceName.startsWith("/")) {
+          throw new SlipwayError("validation_failed", `rule ${ruleId} matches a pattern: give "sourceName", the ${rule.sourceType} to build`);
+        }
+        sourceName = rule.sourceName;
+      }
+    }
+    if (sourceType !== "branch" && sourceType !== "tag") {
+      throw new SlipwayError("validation_failed", `give "sourceType" ("branch" or "tag") and "sourceName", or a "ruleId"`);
+    }
+    if (!sourceName) throw new SlipwayError("validation_failed", `"sourceName" is required`);
+    if (!(await store.getSourceOfRepository(repo.id))) {
+      throw new SlipwayError("conflict", `${repo.namespace}/${repo.name} has no linked source to build from`);
+    }
+    const planned = await builds.plan(
+      repo,
+      { sourceType: sourceType as SourceType, sourceName },
+      { commit: "", commitMessage: "" },
+      { type: "manual" },
+      { autobuildOnly: false, ...(ruleId ? { ruleIds: new Set([ruleId]) } : {}) },
+    );
+    if (planned.builds.length + planned.invalid.length === 0) {
+      throw new SlipwayError("validation_failed", `no build rule of ${repo.namespace}/${repo.name} matches ${sourceType} "${sourceName}"`);
+    }
+    const started = await builds.start(planned);
+    res.status(202).json({ builds: started.map(toQueuedBuildView) });
+  });
+
+  router.get("/builds/:id", async (req, res) => {
+    const build = await loadBuild(req);
+    const events = await store.listBuildEvents(build.id);
+    res.json({ ...toBuildView(build), timeline: events.map((e) => ({ status: e.status, at: e.at })) });
+  });
+
+  router.post("/builds/:id/cancel", async (req, res) => {
+    res.status(202).json(toBuildView(await builds.cancel(await loadBuild(req))));
+  });
+
+  router.post("/builds/:id/retry", async (req, res) => {
+    res.status(202).json(toBuildView(await builds.retry(await loadBuild(req))));
+  });
+
+  router.get("/builds/:id/logs", async (req, res) => {
+    const build = await loadBuild(req);
+    const follow = req.query["follow"] === "1" || req.query["follow"] === "true";
+    const sse = follow && (req.headers.accept ?? "").includes("text/event-stream");
+    if (!follow) {
+      const chunks = await store.readBuildLog(build.id);
+      res.type("text/plain; charset=utf-8").send(chunks.map((c) => c.data).join(""));
+      return;
+    }
+    await followLog(req, res, build, sse);
+  });
+
+  /**
+   * Streams the log until the build ends. Subscribes before reading the stored log, so no
+   * chunk falls between the two; a gap in sequence numbers is filled from the store.
+   */
+  async function followLog(req: Request, res: Response, build: BuildRecord, sse: boolean): Promise<void> {
+    const lastEventId = Number(req.headers["last-event-id"] ?? 0);
+    let lastSeq = Number.isInteger(lastEventId) && lastEventId > 0 ? lastEventId : 0;
+    let ended = false;
+    let pending = Promise.resolve();
+
+    res.status(200);
+    res.setHeader("Cache-Control", "no-cache");
+    res.setHeader("X-Accel-Buffering", "no");
+    res.type(sse ? "text/event-stream" : "text/plain; charset=utf-8");
+    res.flushHeaders();
+
+    const write = (seq: number, data: string) => {
+      if (seq <= lastSeq) return;
+      lastSeq = seq;
+      if (!sse) {
+        res.write(data);
+        return;
+      }
+      res.write(`id: ${seq}\nevent: log\n${data.split("\n").map((line) => `data: ${line}`).join("\n")}\n\n`);
+    };
+
+    const catchUp = async () => {
+      for (const chunk of await store.readBuildLog(build.id, lastSeq)) write(chunk.seq, chunk.data);
+    };
+
+    const finish = async () => {
+      if (ended) return;
+      ended = true;
+      await unsubscribe();
+      await catchUp();
+      const final = await store.getBuild(build.id);
+      if (sse) res.write(`event: end\ndata: ${JSON.stringify({ status: final?.status ?? build.status })}\n\n`);
+      res.end();
+    };
+
+    const onEvent = (event: BuildEvent) => {
+      pending = pending
+        .then(async () => {
+          if (ended) return;
+          if (event.type === "log") {
+            if (event.seq === lastSeq + 1) write(event.seq, event.data);
+            else if (event.seq > lastSeq) await catchUp();
+          } else if (event.type === "status" && isTerminal(event.status)) {
+            await finish();
+          }
+        })
+        .catch((err: unknown) => {
+          res.destroy(err instanceof Error ? err : new Error(String(err)));
+        });
+    };
+
+    const unsubscribe = await bus.subscribe(build.id, onEvent);
+    req.on("close", () => {
+      ended = true;
+      void unsubscribe();
+    });
+    // A heartbeat keeps proxies from closing a quiet stream.
+    const heartbeat = setInterval(() => {
+      if (!ended && sse) res.write(": keep-alive\n\n");
+    }, 15_000);
+    res.on("close", () => clearInterval(heartbeat));
+
+    await catchUp();
+    const now = await store.getBuild(build.id);
+    if (!now || isTerminal(now.status)) await finish();
+  }
+
+  return router;
+}

@@ -1,0 +1,56 @@
+import type { BuildQueue } from "@slipway/queue";
+import type { Store } from "@slipway/store";
+import type { Logger } from "pino";
+
+/**
+ * Keeps the records and the queue in step after crashes and outages:
+ * - a build recorded `queued` that the queue does not hold (Redis was down when it was
+ *   recorded) is queued again;
+ * - a build recorded as running that no worker holds any more (its worker died and the job
+ *   was not picked up again) ends `failed` with `worker_lost`, never left `building`.
+ * Every operation is idempotent, so several workers may sweep at once.
+ */
+export function createBuildSweeper(deps: { store: Store; queue: BuildQueue; logger: Logger; graceMs: number }) {
+  const { store, queue, logger } = deps;
+
+  async function sweep(now = Date.now()): Promise<void> {
+    const old = (iso: string | null) => iso !== null && now - Date.parse(iso) > deps.graceMs;
+    for (const build of await store.listBuildsByStatus(["queued"], 500)) {
+      if (old(build.queuedAt) && !(await queue.holds(build.id))) {
+        logger.warn({ build: build.id }, "queueing a recorded build the queue did not hold");
+        await queue.enqueue(build.id);
+      }
+    }
+    for (const build of await store.listBuildsByStatus(["cloning", "building", "pushing"], 500)) {
+      if (old(build.startedAt ?? build.queuedAt) && !(await queue.holds(build.id))) {
+        logger.warn({ build: build.id }, "failing a build whose worker was lost");
+        await store.transitionBuild(build.id, [build.status], "failed", {
+          finishedAt: new Date(now).toISOString(),
+          error: {
+            code: "worker_lost",
+            message: "the worker running this build stopped twice and the build could not be finished; retry it",
+          },
+        });
+      }
+    }
+  }
+
+  let timer: NodeJS.Timeout | undefined;
+  return {
+    sweep,
+    start(intervalMs: number) {
+      const tick = () => {
+        sweep()
+          .catch((err: unknown) => logger.error({ err }, "build sweep failed"))
+          .finally(() => {
+            timer = setTimeout(tick, intervalMs);
+            timer.unref();
+          });
+      };
+      tick();
+    },
+    stop() {
+      clearTimeout(timer);
+    },
+  };
+}
