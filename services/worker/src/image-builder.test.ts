@@ -105,7 +105,7 @@ describe("createDockerImageBuilder", () => {
     for (const { name, digest } of pushed) {
       await fetch(`http://${REGISTRY}/v2/${name}/manifests/${digest}`, { method: "DELETE" });
     }
-    await rm(root, { recursive: true, force: true });
+    await rm(root, { recursive: true, force: true, maxRetries: 3 });
   });
 
   it("answers ping, and docker_unavailable for an engine that is not there", async () => {

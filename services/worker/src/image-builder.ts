@@ -127,7 +127,8 @@ export function createDockerImageBuilder(options: { docker: Dockerode }): ImageB
       const secrets = req.auth === undefined ? [] : [req.auth.password];
       let stream: NodeJS.ReadableStream;
       try {
-        // An empty auth object still sends X-Registry-Auth, which the engine's push endpoint requires.
+        // Always an X-Registry-Auth header, empty without credentials: lacking one, the engine reads
+        // credentials from the request body, where dockerode puts the query options.
         stream = await docker.getImage(repository).push({ tag, authconfig: req.auth ?? {}, abortSignal: signal });
       } catch (err) {
         throw toEngineError(err, signal, engine, (message) => new SlipwayError(classifyRegistryError(message), `pushing ${req.tag} failed: ${redact(message, secrets)}`));

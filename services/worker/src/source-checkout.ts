@@ -225,9 +225,9 @@ function isMissingRef(stderr: string): boolean {
 }
 
 /**
- * simple-git's abort kills `git` itself, but git's HTTP helper (`git remote-http`) outlives it until its
- * connection ends. Every process working inside this checkout's folder is ours: stop them. Linux only
- * (/proc); elsewhere the helper ends by itself at the low-speed limit.
+ * simple-git's abort kills `git` itself; git's HTTP helper (`git remote-http`) can outlive it, waiting on
+ * a server that does not answer. Every process working inside this checkout's folder is ours: stop them.
+ * Linux only (/proc); elsewhere the helper ends by itself at the low-speed limit.
  */
 async function stopStragglers(root: string): Promise<void> {
   let entries: string[];
