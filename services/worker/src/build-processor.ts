@@ -73,12 +73,11 @@ export function createBuildProcessor(deps: ProcessorDeps): BuildProcessor {
       ? (JSON.parse(deps.secrets.open(source.credentialsEnc)) as { username?: string; password: string })
       : undefined;
     const ref = `refs/${build.sourceType === "branch" ? "heads" : "tags"}/${build.sourceName}`;
-    log.line(`Cloning ${source.cloneUrl} at ${build.commit || ref}`);
     const checkout = await deps
       .createCheckout((line) => log.write(`${line}\n`))
       .checkout({ cloneUrl: source.cloneUrl, commit: build.commit, ref, ...(credentials ? { credentials } : {}) }, signal);
     try {
-      const paths = await resolveBuildPaths(checkout.dir, build.context, build.dockerfile);
+      const paths = await resolveBuildPaths(checkout.dir, build.context, build.dockerfile, checkout.commit);
       let current = await move(started, ["cloning"], "building", {
         commit: checkout.commit,
         commitMessage: checkout.commitMessage,

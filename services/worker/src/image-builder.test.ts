@@ -91,7 +91,8 @@ describe("createDockerImageBuilder", () => {
   after(async () => {
     const base = (await docker.getImage(BASE).inspect()).Id;
     // Tags first: removing them also removes their untagged parents.
-    for (const ref of [...created].sort((a, b) => b.length - a.length)) {
+    // The FROM step's " ---> <id>" line names the base image itself: never ours to remove.
+    for (const ref of [...created].filter((ref) => !base.includes(ref)).sort((a, b) => b.length - a.length)) {
       await docker
         .getImage(ref)
         .remove()
@@ -294,7 +295,7 @@ describe("createDockerImageBuilder", () => {
         await assert.rejects(
           pushTo(port, auth),
           expectCode("registry_refused", (m) => {
-            assert.match(m, auth ? /unauthorized: authentication required/ : /no basic auth credentials/);
+            assert.match(m, auth ? /refused the credentials: .*401 Unauthorized/ : /no basic auth credentials/);
             assert.ok(!m.includes(PASSWORD));
           }),
         );
@@ -342,6 +343,7 @@ describe("classifyRegistryError", () => {
     ["received unexpected HTTP status: 503 Service Unavailable", "registry_unavailable"],
     ["no basic auth credentials", "registry_refused"],
     ["unauthorized: authentication required", "registry_refused"],
+    ["login attempt to http://127.0.0.1:5000/v2/ failed with status: 401 Unauthorized", "registry_refused"],
     ["An image does not exist locally with the tag: 127.0.0.1:25000/x/y", "registry_refused"],
     // Known from Docker Hub and other hosted registries.
     ["denied: requested access to the resource is denied", "registry_refused"],

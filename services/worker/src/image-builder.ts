@@ -126,6 +126,15 @@ export function createDockerImageBuilder(options: { docker: Dockerode }): ImageB
       const { repository, tag } = splitReference(req.tag);
       const secrets = req.auth === undefined ? [] : [req.auth.password];
       let stream: NodeJS.ReadableStream;
+      if (req.auth !== undefined) {
+        // The engine retries a refused layer upload for about 50 s before it gives up; asking the
+        // registry about the credentials first (as `docker login` does) refuses them at once.
+        try {
+          await docker.checkAuth({ ...req.auth, abortSignal: signal });
+        } catch (err) {
+          throw toEngineError(err, signal, engine, (message) => new SlipwayError(classifyRegistryError(message), `the registry ${req.auth?.serveraddress} refused the credentials: ${redact(message, secrets)}`));
+        }
+      }
       try {
         // Always an X-Registry-Auth header, empty without credentials: lacking one, the engine reads
         // credentials from the request body, where dockerode puts the query options.
