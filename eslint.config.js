@@ -14,6 +14,20 @@ export default tseslint.config(
     },
   },
   {
+    // End-to-end tests and benchmarks read the API's JSON answers as a client would: untyped.
+    files: ["test/src/**/*.ts", "bench/src/**/*.ts"],
+    rules: { "@typescript-eslint/no-explicit-any": "off" },
+  },
+  {
+    files: ["services/api/public/**/*.js"],
+    languageOptions: {
+      sourceType: "module",
+      globals: Object.fromEntries(
+        ["document", "window", "location", "sessionStorage", "fetch", "Node", "AbortController", "TextDecoderStream", "console"].map((name) => [name, "readonly"]),
+      ),
+    },
+  },
+  {
     // core is the pure domain: no I/O libraries, no other workspace packages.
     files: ["packages/core/src/**/*.ts"],
     ignores: ["packages/core/src/**/*.test.ts"],

@@ -2,6 +2,7 @@ import type { Config } from "@slipway/config";
 import type { SecretBox } from "@slipway/core";
 import type { BuildEventBus, BuildQueue } from "@slipway/queue";
 import type { Store } from "@slipway/store";
+import { fileURLToPath } from "node:url";
 import express, { type Express } from "express";
 import { pinoHttp } from "pino-http";
 import type { Logger } from "pino";
@@ -54,6 +55,11 @@ export function createApp(deps: AppDeps): Express {
   api.use(createBuildRoutes({ store, builds, bus }));
   api.use(createDeliveryRoutes({ store }));
   app.use("/api/v1", api);
+
+  // The dashboard: static pages over the same API, served by Slipway itself (no CDN).
+  const ui = fileURLToPath(new URL("../public/", import.meta.url));
+  app.get("/", (_req, res) => res.sendFile("index.html", { root: ui }));
+  app.use("/ui", express.static(ui, { index: false, maxAge: "5m" }));
 
   app.use(notFoundHandler);
   app.use(createErrorHandler(logger));

@@ -152,6 +152,21 @@ describe("the spine: a signed GitHub push becomes an image in the registry", () 
     );
   });
 
+  it("serves its dashboard and health endpoints", async () => {
+    const page = await fetch(`${slipway.url}/`);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /<title>Slipway<\/title>/);
+    const script = await fetch(`${slipway.url}/ui/app.js`);
+    assert.equal(script.status, 200);
+    assert.match(script.headers.get("content-type") ?? "", /javascript/);
+    assert.equal((await fetch(`${slipway.url}/healthz`)).status, 200);
+    const ready = await fetch(`${slipway.url}/readyz`);
+    assert.deepEqual(await ready.json(), { status: "ok", checks: { database: "ok", redis: "ok", docker: "ok" } });
+    const unauthenticated = await fetch(`${slipway.url}/api/v1/repositories`);
+    assert.equal(unauthenticated.status, 401);
+    assert.equal((await unauthenticated.json()).error.code, "unauthorized");
+  });
+
   it("answers a redelivery with the first delivery's builds and starts none", async () => {
     const repo = await link({ Dockerfile: dockerfile(["RUN true"]) });
     const first = await push(repo, repo.commit, "refs/heads/main", { deliveryId: "redelivered-guid" });
