@@ -164,7 +164,7 @@ describe("the spine: a signed GitHub push becomes an image in the registry", () 
     assert.deepEqual(await ready.json(), { status: "ok", checks: { database: "ok", redis: "ok", docker: "ok" } });
     const unauthenticated = await fetch(`${slipway.url}/api/v1/repositories`);
     assert.equal(unauthenticated.status, 401);
-    assert.equal((await unauthenticated.json()).error.code, "unauthorized");
+    assert.equal(((await unauthenticated.json()) as any).error.code, "unauthorized");
   });
 
   it("answers a redelivery with the first delivery's builds and starts none", async () => {
