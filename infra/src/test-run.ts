@@ -5,7 +5,7 @@
  * lint and type-check, for a quick loop); options (`--test-name-pattern=…`) go to node --test.
  */
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ensureBaseImage } from "./base-image.js";
@@ -60,9 +60,6 @@ async function wipe(): Promise<void> {
   }
 }
 
-function eslintConfigExists(): boolean {
-  return ["eslint.config.js", "eslint.config.mjs", "eslint.config.cjs", "eslint.config.ts"].some((f) => existsSync(join(repoRoot, f)));
-}
 
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
@@ -71,14 +68,16 @@ async function main(): Promise<number> {
 
   let failures = 0;
   if (filters.length === 0) {
-    if (eslintConfigExists()) {
-      say("lint: eslint .");
-      if ((await run(process.execPath, [join(repoRoot, "node_modules/eslint/bin/eslint.js"), "."])) !== 0) failures++;
-    } else {
-      say("lint: no eslint.config.js yet, skipped");
-    }
     say("type-check: tsc -b");
     if ((await run(process.execPath, [join(repoRoot, "node_modules/typescript/bin/tsc"), "-b"])) !== 0) failures++;
+    say("lint: eslint . (layering rules included)");
+    if ((await run(process.execPath, [join(repoRoot, "node_modules/eslint/bin/eslint.js"), "."])) !== 0) failures++;
+    say("lint: no circular imports (madge over the compiled packages and services)");
+    const compiled = ["packages", "services"].flatMap((dir) =>
+      readdirSync(join(repoRoot, dir)).map((name) => join(repoRoot, dir, name, "dist")).filter((d) => existsSync(d)),
+    );
+    const madge = [join(repoRoot, "node_modules/madge/bin/cli.js"), "--circular", "--no-spinner", "--extensions", "js", ...compiled];
+    if ((await run(process.execPath, madge)) !== 0) failures++;
   } else {
     say(`filtered run (${filters.join(" ")}): lint and type-check skipped`);
   }
