@@ -4,13 +4,12 @@
  * `npm test -- packages/core git-server` runs only the tests those filters name (and skips
  * lint and type-check, for a quick loop); options (`--test-name-pattern=…`) go to node --test.
  */
-import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ensureBaseImage } from "./base-image.js";
 import { findTestFiles } from "./find-test-files.js";
-import { reapLeftovers, runtimeDirOf, startStack, type Stack } from "./stack.js";
+import { runCommand } from "./run-command.js";
+import { startTestStack, type TestStack } from "./test-stack.js";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const dataDir = join(repoRoot, ".slipway-test");
@@ -19,47 +18,9 @@ function say(line: string): void {
   console.log(`test-run: ${line}`);
 }
 
-/** Runs a command with the terminal's output; resolves with its exit code. */
 function run(command: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  return new Promise((resolveCode, reject) => {
-    const child = spawn(command, args, { cwd: repoRoot, env, stdio: "inherit" });
-    child.once("error", reject);
-    child.once("exit", (code, signal) => resolveCode(code ?? (signal === null ? 1 : 128 + 2)));
-  });
+  return runCommand(command, args, { cwd: repoRoot, env });
 }
-
-/** Mounts a killed dockerd left under the data folder would make the wipe fail (EBUSY). */
-function unmountUnder(dir: string): void {
-  let mounts: string;
-  try {
-    mounts = readFileSync("/proc/self/mounts", "utf8");
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
-    throw err;
-  }
-  const points = mounts
-    .split("\n")
-    .map((line) => line.split(" ")[1]?.replace(/\\040/g, " "))
-    .filter((p): p is string => p !== undefined && p.startsWith(`${dir}/`))
-    .sort((a, b) => b.length - a.length);
-  for (const point of points) execFileSync("umount", ["-l", point]);
-}
-
-/**
- * A fresh data folder every run: no test may lean on what an earlier run left. The Docker
- * data-root goes too; the only layers the tests start from are the base image's, rebuilt
- * in about a second.
- */
-async function wipe(): Promise<void> {
-  const reaped = await reapLeftovers(dataDir);
-  if (reaped.length > 0) say(`ended ${reaped.length} process(es) an interrupted run left: ${reaped.join(", ")}`);
-  for (const dir of [dataDir, runtimeDirOf(dataDir)]) {
-    if (!existsSync(dir)) continue;
-    unmountUnder(dir);
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
 
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
@@ -89,7 +50,7 @@ async function main(): Promise<number> {
   }
 
   const controller = new AbortController();
-  let stack: Stack | undefined;
+  let stack: TestStack | undefined;
   let runnerExit = 0;
   let interrupted = false;
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -101,26 +62,15 @@ async function main(): Promise<number> {
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   try {
-    await wipe();
-    const tmp = join(dataDir, "tmp");
-    mkdirSync(tmp, { recursive: true });
-    stack = await startStack({
+    stack = await startTestStack({
       dataDir,
-      mode: "own",
       parts: ["redis", "docker", "registry", "postgres"],
       ports: { redis: 16379, registry: 15000, postgres: 15432 },
       signal: controller.signal,
-      handleSignals: false,
       log: (line) => say(line),
     });
-    const { DOCKER_HOST: dockerHost, SLIPWAY_REGISTRY: registry } = stack.env;
-    if (dockerHost === undefined || registry === undefined) throw new Error("the stack has no Docker engine or registry");
-    const baseImage = await ensureBaseImage({ dockerHost, registry });
-    say(`base image: ${baseImage}`);
-    controller.signal.throwIfAborted();
-
     say(`running ${files.length} test file(s)`);
-    const env = { ...process.env, ...stack.env, SLIPWAY_TEST_BASE_IMAGE: baseImage, SLIPWAY_TEST_TMP: tmp };
+    const env = { ...process.env, ...stack.env };
     const code = await run(process.execPath, ["--test", "--test-concurrency=1", ...nodeTestOptions, ...files], env);
     if (!interrupted) runnerExit = code;
   } catch (err) {

@@ -33,6 +33,8 @@ export interface BuildQueue {
   remove(buildId: string): Promise<boolean>;
   /** Whether BullMQ still holds a job for this build (waiting, active or delayed). */
   holds(buildId: string): Promise<boolean>;
+  /** Jobs per state (waiting, active, delayed, failed), for metrics. */
+  counts(): Promise<Record<string, number>>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -67,6 +69,9 @@ export function createBuildQueue(options: QueueOptions): BuildQueue {
       if (!job) return false;
       const state = await job.getState();
       return state === "waiting" || state === "active" || state === "delayed" || state === "prioritized" || state === "waiting-children";
+    },
+    counts() {
+      return queue.getJobCounts("waiting", "active", "delayed", "failed");
     },
     async ping() {
       await connection.ping();

@@ -347,6 +347,16 @@ export class KyselyStore implements Store {
     return toPage(rows.map(toBuildRecord), limit, (b) => b.id);
   }
 
+  async countBuildsByStatus(): Promise<Partial<Record<BuildStatus, number>>> {
+    const rows = await this.#db
+      .selectFrom("builds")
+      .select(["status", (eb) => eb.fn.countAll<number | string>().as("count")])
+      .groupBy("status")
+      .execute();
+    // PostgreSQL counts are bigint, which pg returns as text.
+    return Object.fromEntries(rows.map((row) => [row.status, Number(row.count)]));
+  }
+
   async listBuildsByStatus(statuses: BuildStatus[], limit: number): Promise<BuildRecord[]> {
     if (statuses.length === 0) return [];
     const rows = await this.#db

@@ -471,6 +471,7 @@ const cases: Case[] = [
 
       const queued = await store.listBuildsByStatus(["queued"], 10);
       assert.equal(queued.length, 5);
+      assert.deepEqual(await store.countBuildsByStatus(), { queued: 5, cloning: 3 });
       assert.deepEqual(queued[0]?.id, ids[0]);
       assert.deepEqual(
         (await store.listBuildsByStatus(["cloning", "building"], 2)).map((b) => b.id),

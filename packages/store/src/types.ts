@@ -211,6 +211,8 @@ export interface Store {
     repositoryId: string,
     query: PageQuery & { status?: BuildStatus | undefined },
   ): Promise<Page<BuildRecord>>;
+  /** How many builds are in each status (metrics). */
+  countBuildsByStatus(): Promise<Partial<Record<BuildStatus, number>>>;
   /** Builds in any of these statuses, oldest first (recovery after a crash). */
   listBuildsByStatus(statuses: BuildStatus[], limit: number): Promise<BuildRecord[]>;
   /**

@@ -15,6 +15,7 @@ import { createBuildRoutes } from "./routes/build-routes.js";
 import { createDeliveryRoutes } from "./routes/delivery-routes.js";
 import { createHealthRoutes, type ReadinessCheck } from "./routes/health-routes.js";
 import { createRepositoryRoutes } from "./routes/repository-routes.js";
+import { createMetrics } from "./metrics.js";
 
 export interface AppDeps {
   config: Pick<Config, "adminToken" | "publicUrl" | "registry">;
@@ -30,8 +31,9 @@ export interface AppDeps {
 /** The HTTP application, from its dependencies: no process.env, no listening. */
 export function createApp(deps: AppDeps): Express {
   const { store, queue, bus, secrets, logger, config } = deps;
+  const metrics = createMetrics({ store, queue });
   const builds = createBuildService({ store, queue, bus, registry: config.registry, logger });
-  const receive = createDeliveryReceiver({ store, builds, secrets, logger });
+  const receive = createDeliveryReceiver({ store, builds, secrets, logger, onRecorded: metrics.countDelivery });
 
   const app = express();
   app.disable("x-powered-by");
@@ -45,6 +47,8 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
 
+  app.use(metrics.middleware);
+  app.use(metrics.router);
   app.use(createHealthRoutes({ database: () => store.ping(), redis: () => queue.ping(), ...deps.checks }));
   app.use(createHookRoutes({ receive, store, logger }));
 

@@ -152,7 +152,7 @@ describe("the spine: a signed GitHub push becomes an image in the registry", () 
     );
   });
 
-  it("serves its dashboard and health endpoints", async () => {
+  it("serves its dashboard, health endpoints and metrics", async () => {
     const page = await fetch(`${slipway.url}/`);
     assert.equal(page.status, 200);
     assert.match(await page.text(), /<title>Slipway<\/title>/);
@@ -162,6 +162,11 @@ describe("the spine: a signed GitHub push becomes an image in the registry", () 
     assert.equal((await fetch(`${slipway.url}/healthz`)).status, 200);
     const ready = await fetch(`${slipway.url}/readyz`);
     assert.deepEqual(await ready.json(), { status: "ok", checks: { database: "ok", redis: "ok", docker: "ok" } });
+    // The first test's build and delivery are counted.
+    const metrics = await (await fetch(`${slipway.url}/metrics`)).text();
+    assert.match(metrics, /^slipway_builds\{status="success"\} 1$/m);
+    assert.match(metrics, /^slipway_deliveries_total\{provider="github",outcome="queued"\} 1$/m);
+    assert.match(metrics, /^slipway_http_request_duration_seconds_count\{method="POST",route="\/hooks\/:sourceId",status="202"\} 1$/m);
     const unauthenticated = await fetch(`${slipway.url}/api/v1/repositories`);
     assert.equal(unauthenticated.status, 401);
     assert.equal(((await unauthenticated.json()) as any).error.code, "unauthorized");

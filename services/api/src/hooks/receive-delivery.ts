@@ -33,6 +33,8 @@ export interface ReceiveDeps {
   builds: BuildService;
   secrets: SecretBox;
   logger: Logger;
+  /** Told of every delivery recorded (metrics). */
+  onRecorded?: (provider: string | null, outcome: DeliveryOutcome) => void;
 }
 
 /** What we know of a delivery so far: enough to record it, whatever happens next. */
@@ -77,7 +79,10 @@ export function createDeliveryReceiver(deps: ReceiveDeps) {
       outcome,
       reason,
     };
-    return store.recordDelivery(delivery, newBuilds);
+    const recorded = await store.recordDelivery(delivery, newBuilds);
+    // A duplicate writes nothing here: the receiver records it as its own delivery next.
+    if (!recorded.duplicate) deps.onRecorded?.(delivery.provider, outcome);
+    return recorded;
   }
 
   async function reject(ctx: Context, err: Rejection): Promise<DeliveryAnswer> {
