@@ -447,19 +447,19 @@ export class KyselyStore implements Store {
 
   // Tags
 
-  async claimTags(repositoryId: string, buildId: string, tags: string[]): Promise<string[]> {
+  async claimTags(repositoryId: string, buildId: string, tags: string[], rank: string): Promise<string[]> {
     // Sorted, so concurrent claims lock the rows in one order and cannot deadlock.
     const unique = [...new Set(tags)].sort();
     if (unique.length === 0) return [];
     // One statement, atomic on both databases: take free tags, and tags whose owner is not newer.
     const rows = await this.#db
       .insertInto("tag_heads")
-      .values(unique.map((tag) => ({ repository_id: repositoryId, tag, build_id: buildId })))
+      .values(unique.map((tag) => ({ repository_id: repositoryId, tag, build_id: buildId, rank })))
       .onConflict((oc) =>
         oc
           .columns(["repository_id", "tag"])
-          .doUpdateSet((eb) => ({ build_id: eb.ref("excluded.build_id") }))
-          .whereRef("tag_heads.build_id", "<=", "excluded.build_id"),
+          .doUpdateSet((eb) => ({ build_id: eb.ref("excluded.build_id"), rank: eb.ref("excluded.rank") }))
+          .whereRef("tag_heads.rank", "<=", "excluded.rank"),
       )
       .returning("tag")
       .execute();

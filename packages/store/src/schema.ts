@@ -110,4 +110,6 @@ export interface TagHeadTable {
   repository_id: string;
   tag: string;
   build_id: string;
+  /** Orders the builds that claim a tag: "<commit time>|<build id>". */
+  rank: string;
 }

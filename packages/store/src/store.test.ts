@@ -6,6 +6,11 @@ import { createStore } from "./create-store.js";
 import { createTestDatabase, type TestDatabase, type TestDialect } from "./create-test-database.js";
 import type { NewBuild, NewDelivery, RepositoryRecord, Store } from "./types.js";
 
+/** A claim's rank for builds of commits made at the same time: the build id decides. */
+function rank(buildId: string, committedAt = "2026-01-01T00:00:00.000Z"): string {
+  return `${committedAt}|${buildId}`;
+}
+
 const COMMIT = "0123456789abcdef0123456789abcdef01234567";
 
 function newBuild(repo: RepositoryRecord, overrides: Partial<NewBuild> = {}): NewBuild {
@@ -154,7 +159,7 @@ const cases: Case[] = [
       ]);
       const build = builds[0]!;
       await store.appendBuildLog(build.id, "step 1\n");
-      await store.claimTags(repo.id, build.id, ["latest"]);
+      await store.claimTags(repo.id, build.id, ["latest"], rank(build.id));
 
       assert.equal(await store.deleteRepository(repo.id), true);
       assert.equal(await store.deleteRepository(repo.id), false);
@@ -171,7 +176,7 @@ const cases: Case[] = [
       // The name is free again, and so is the tag.
       const again = await createRepo(store);
       const [rebuilt] = await store.createBuilds([newBuild(again)]);
-      assert.deepEqual(await store.claimTags(again.id, rebuilt!.id, ["latest"]), ["latest"]);
+      assert.deepEqual(await store.claimTags(again.id, rebuilt!.id, ["latest"], rank(rebuilt!.id)), ["latest"]);
     },
   },
   {
@@ -576,7 +581,7 @@ const cases: Case[] = [
     },
   },
   {
-    name: "claimTags: an older build never takes a tag from a newer one",
+    name: "claimTags: an older commit's build never takes a tag from a newer one's",
     async run(store) {
       const repo = await createRepo(store);
       const other = await createRepo(store, "other");
@@ -584,26 +589,32 @@ const cases: Case[] = [
       const [elsewhere] = await store.createBuilds([newBuild(other)]);
       assert.ok(older!.id < newer!.id);
 
-      assert.deepEqual(await store.claimTags(repo.id, newer!.id, ["latest", "v2"]), ["latest", "v2"]);
-      assert.deepEqual(await store.claimTags(repo.id, older!.id, ["v1", "latest", "v1"]), ["v1"]);
+      assert.deepEqual(await store.claimTags(repo.id, newer!.id, ["latest", "v2"], rank(newer!.id)), ["latest", "v2"]);
+      assert.deepEqual(await store.claimTags(repo.id, older!.id, ["v1", "latest", "v1"], rank(older!.id)), ["v1"]);
       // Claiming again (a retried push) keeps the tags.
-      assert.deepEqual(await store.claimTags(repo.id, newer!.id, ["v2", "latest"]), ["v2", "latest"]);
+      assert.deepEqual(await store.claimTags(repo.id, newer!.id, ["v2", "latest"], rank(newer!.id)), ["v2", "latest"]);
       // A newer build takes tags from an older one.
-      assert.deepEqual(await store.claimTags(repo.id, newer!.id, ["v1"]), ["v1"]);
-      assert.deepEqual(await store.claimTags(repo.id, older!.id, ["v1"]), []);
+      assert.deepEqual(await store.claimTags(repo.id, newer!.id, ["v1"], rank(newer!.id)), ["v1"]);
+      assert.deepEqual(await store.claimTags(repo.id, older!.id, ["v1"], rank(older!.id)), []);
       // Tags belong to one repository.
-      assert.deepEqual(await store.claimTags(other.id, elsewhere!.id, ["latest"]), ["latest"]);
-      assert.deepEqual(await store.claimTags(repo.id, older!.id, []), []);
+      assert.deepEqual(await store.claimTags(other.id, elsewhere!.id, ["latest"], rank(elsewhere!.id)), ["latest"]);
+      assert.deepEqual(await store.claimTags(repo.id, older!.id, [], rank(older!.id)), []);
+
+      // A later build of an older commit (a late delivery, a retry) never takes a newer commit's tag.
+      const [late] = await store.createBuilds([newBuild(repo)]);
+      assert.ok(late!.id > newer!.id);
+      assert.deepEqual(await store.claimTags(repo.id, late!.id, ["latest"], rank(late!.id, "2025-12-31T23:59:59.000Z")), []);
+      assert.deepEqual(await store.claimTags(repo.id, late!.id, ["latest"], rank(late!.id, "2026-01-02T00:00:00.000Z")), ["latest"]);
 
       // Racing claims: the newest build ends up with every tag.
       const [b1, b2, b3] = await store.createBuilds([newBuild(repo), newBuild(repo), newBuild(repo)]);
       const claims = await Promise.all([
-        store.claimTags(repo.id, b2!.id, ["x", "y"]),
-        store.claimTags(repo.id, b3!.id, ["y", "x"]),
-        store.claimTags(repo.id, b1!.id, ["x", "y"]),
+        store.claimTags(repo.id, b2!.id, ["x", "y"], rank(b2!.id)),
+        store.claimTags(repo.id, b3!.id, ["y", "x"], rank(b3!.id)),
+        store.claimTags(repo.id, b1!.id, ["x", "y"], rank(b1!.id)),
       ]);
       assert.deepEqual(claims[1], ["y", "x"]);
-      assert.deepEqual(await store.claimTags(repo.id, b2!.id, ["x", "y"]), []);
+      assert.deepEqual(await store.claimTags(repo.id, b2!.id, ["x", "y"], rank(b2!.id)), []);
     },
   },
 ];

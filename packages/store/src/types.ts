@@ -233,8 +233,10 @@ export interface Store {
   clearBuildLog(buildId: string): Promise<void>;
 
   /**
-   * For each tag, makes this build its owner unless a newer build (greater id) already owns it.
-   * Returns the tags this build may push. Atomic.
+   * For each tag, makes this build its owner unless a build of higher `rank` already owns it,
+   * and returns the tags this build may push. Atomic. The rank orders commits, newest highest:
+   * `"<commit time ISO>|<build id>"`, so an older commit never moves a tag a newer one pushed,
+   * however its delivery or retry was ordered.
    */
-  claimTags(repositoryId: string, buildId: string, tags: string[]): Promise<string[]>;
+  claimTags(repositoryId: string, buildId: string, tags: string[], rank: string): Promise<string[]>;
 }

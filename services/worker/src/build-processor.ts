@@ -106,9 +106,9 @@ export function createBuildProcessor(deps: ProcessorDeps): BuildProcessor {
       );
 
       current = await move(current, ["building"], "pushing");
-      const allowed = await store.claimTags(current.repositoryId, current.id, current.tags);
+      const allowed = await store.claimTags(current.repositoryId, current.id, current.tags, `${checkout.committedAt}|${current.id}`);
       const skipped = current.tags.filter((tag) => !allowed.includes(tag));
-      if (skipped.length > 0) log.line(`Not pushing ${skipped.join(", ")}: a newer build already pushed it`);
+      if (skipped.length > 0) log.line(`Not pushing ${skipped.join(", ")}: a build of a newer commit already pushed it`);
       if (allowed.length === 0) {
         await end(current, "superseded", null, { tags: [] });
         return;

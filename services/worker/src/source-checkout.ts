@@ -19,6 +19,8 @@ export interface CheckoutResult {
   /** The commit checked out: the request's, or the ref's head when the request named none. */
   commit: string;
   commitMessage: string;
+  /** The commit's committer date (ISO 8601, UTC): which of two commits is the newer. */
+  committedAt: string;
   /** Removes everything this checkout wrote. Safe to call more than once. */
   cleanup(): Promise<void>;
 }
@@ -133,7 +135,7 @@ async function runCheckout(
   log: (line: string) => void,
   signal: AbortSignal,
   timeoutMs: number,
-): Promise<{ dir: string; commit: string; commitMessage: string }> {
+): Promise<{ dir: string; commit: string; commitMessage: string; committedAt: string }> {
   const dir = path.join(root, "src");
   await mkdir(dir);
   const timeout = AbortSignal.timeout(timeoutMs);
@@ -171,8 +173,9 @@ async function runCheckout(
 
   await must(["checkout", "-q", "--detach", commit]);
   const commitMessage = (await must(["log", "-1", "--format=%B", commit])).trimEnd();
+  const committedAt = new Date(Number((await must(["log", "-1", "--format=%ct", commit])).trim()) * 1000).toISOString();
   log(`Checked out ${commit.slice(0, 7)}: ${commitMessage.split("\n", 1)[0] ?? ""}`);
-  return { dir, commit, commitMessage };
+  return { dir, commit, commitMessage, committedAt };
 }
 
 type GitOutcome = { ok: true; stdout: string } | { ok: false; stderr: string };

@@ -338,6 +338,48 @@ describe("the spine: a signed GitHub push becomes an image in the registry", () 
     assert.equal(again.status, 409);
   });
 
+  it("builds a branch's head by hand, and retries a build as a new one", async () => {
+    const repo = await link({ Dockerfile: dockerfile(['CMD ["echo", "by hand"]']) });
+    const { commit: head } = await git.commitAndPush(repo.forgeName, { "notes.txt": "second\n" }, { message: "second commit" });
+    const started = await slipway.api("POST", `/repositories/acme/${repo.name}/builds`, { sourceType: "branch", sourceName: "main" });
+    assert.equal(started.status, 202, JSON.stringify(started.body));
+    const [queued] = started.body.builds;
+    assert.equal(queued.commit, "", "a build by hand takes the head as the worker finds it");
+    const built = await slipway.waitForBuild(queued.id);
+    assert.equal(built.status, "success", JSON.stringify(built.error));
+    assert.equal(built.commit, head);
+    assert.equal(built.commitMessage.trim(), "second commit");
+    assert.deepEqual(built.cause, { type: "manual" });
+
+    const busy = await slipway.api("POST", `/builds/${built.id}/retry`);
+    assert.equal(busy.status, 202, JSON.stringify(busy.body));
+    assert.notEqual(busy.body.id, built.id);
+    assert.deepEqual(busy.body.cause, { type: "retry", retryOf: built.id });
+    const retried = await slipway.waitForBuild(busy.body.id);
+    assert.equal(retried.status, "success");
+    assert.equal(retried.commit, head);
+
+    const none = await slipway.api("POST", `/repositories/acme/${repo.name}/builds`, { sourceType: "branch", sourceName: "nope" });
+    assert.equal(none.status, 422);
+    assert.equal(none.body.error.code, "validation_failed");
+  });
+
+  it("never lets an older commit move a tag a newer commit's build pushed", async () => {
+    const repo = await link({ Dockerfile: dockerfile(['CMD ["echo", "older"]']) });
+    const older = repo.commit;
+    // Commit times have a resolution of a second: the newer commit is made in a later one.
+    await new Promise((r) => setTimeout(r, 1_100));
+    const { commit: newer } = await git.commitAndPush(repo.forgeName, { Dockerfile: dockerfile(['CMD ["echo", "newer"]']) }, { message: "newer" });
+    // The forge's deliveries arrive out of order: the newer push first.
+    const first = await pushAndWait(repo, newer);
+    assert.equal(first.status, "success");
+    const late = await pushAndWait(repo, older);
+    assert.equal(late.status, "superseded", JSON.stringify(late));
+    assert.deepEqual(late.tags, []);
+    assert.equal(await registryDigest(registry, `acme/${repo.name}`, "latest"), first.digest);
+    assert.equal((await pullAndRun(`${repo.image}:latest`)).trim(), "newer");
+  });
+
   it("picks a build up again when its worker is killed mid-build", async () => {
     const repo = await link({ Dockerfile: dockerfile([`RUN echo "working ${randomBytes(4).toString("hex")}" && sleep 3`, 'CMD ["echo", "survived"]']) });
     const answer = await push(repo, repo.commit);

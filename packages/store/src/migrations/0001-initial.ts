@@ -143,6 +143,7 @@ export const initial: Migration = {
       .addColumn("repository_id", "text", (c) => c.notNull().references("repositories.id").onDelete("cascade"))
       .addColumn("tag", "text", (c) => c.notNull())
       .addColumn("build_id", "text", (c) => c.notNull().references("builds.id").onDelete("cascade"))
+      .addColumn("rank", "text", (c) => c.notNull())
       .addPrimaryKeyConstraint("tag_heads_pkey", ["repository_id", "tag"])
       .execute();
     await db.schema.createIndex("tag_heads_build_id_idx").on("tag_heads").column("build_id").execute();
