@@ -251,6 +251,19 @@ async function main(): Promise<void> {
   mkdirSync(join(work, "docker-config"));
   let git: GitServer | undefined;
   let slipway: Slipway | undefined;
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      await slipway?.stop();
+      await git?.close();
+      await rm(work, { recursive: true, force: true });
+    })());
+  // Ctrl-C reaches this process too: stop Slipway's processes before leaving, not after.
+  const onSignal = (signal: NodeJS.Signals): void => {
+    void stop().finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
   try {
     git = await startGitServer({ root: join(work, "git") });
     slipway = await startSlipway();
@@ -328,6 +341,11 @@ async function main(): Promise<void> {
       `  of which queued → 202 received by the client: p50 ${ms(median(toAnswer))}, max ${ms(Math.max(...toAnswer))}; ` +
         `202 received → cloning: p50 ${ms(median(afterAnswer))}, max ${ms(Math.max(...afterAnswer))} (negative: the worker started first)`,
     );
+    const slowest = pickups
+      .map((pickup, i) => ({ pickup, toAnswer: toAnswer[i] ?? 0, afterAnswer: afterAnswer[i] ?? 0 }))
+      .sort((a, b) => b.pickup - a.pickup)
+      .slice(0, 3);
+    console.log(`  slowest: ${slowest.map((s) => `${ms(s.pickup)} (${s.toAnswer} + ${s.afterAnswer})`).join(", ")}`);
 
     const verdict = (met: boolean): string => (met ? "met" : "missed");
     console.log("");
@@ -335,9 +353,9 @@ async function main(): Promise<void> {
     console.log(`goal warm ≤ ${GOALS.warmRatio}×: ${ratio(warmRatio)} (${verdict(warmRatio <= GOALS.warmRatio)})`);
     console.log(`goal pickup p99 ≤ ${GOALS.pickupP99Ms} ms: ${ms(p99)} (${verdict(p99 <= GOALS.pickupP99Ms)})`);
   } finally {
-    await slipway?.stop();
-    await git?.close();
-    await rm(work, { recursive: true, force: true });
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    await stop();
   }
 }
 

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 
 /** Slipway's configuration (CONTRACT §2). Read from an `env` argument so tests never touch process.env. */
@@ -25,6 +25,10 @@ export interface Config {
   pushAttempts: number;
   /** Longest a build may run before it ends `timed_out`. */
   buildTimeoutMs: number;
+  /** The network build steps run on (`none` cuts them off); undefined: the engine's default. */
+  buildNetwork: string | undefined;
+  /** Where workers clone sources; each worker process uses a folder of its own inside. */
+  workDir: string;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -54,11 +58,17 @@ function persistedSecret(env: Env, name: string, dataDir: string, file: string):
     if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
   }
   mkdirSync(dataDir, { recursive: true });
+  // Written whole under a private name, then linked into place: a process starting at the
+  // same moment never reads a half-written file, and the first link wins.
+  const temporary = `${path}.${process.pid}.${randomBytes(4).toString("hex")}`;
+  writeFileSync(temporary, `${randomBytes(32).toString("base64url")}\n`, { mode: 0o600 });
+  chmodSync(temporary, 0o600);
   try {
-    writeFileSync(path, `${randomBytes(32).toString("base64url")}\n`, { flag: "wx", mode: 0o600 });
-    chmodSync(path, 0o600);
+    linkSync(temporary, path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+  } finally {
+    unlinkSync(temporary);
   }
   return readFileSync(path, "utf8").trim();
 }
@@ -86,6 +96,8 @@ export function loadConfig(env: Env, overrides: Partial<Config> = {}): Config {
     jobLockMs: integer(env, "SLIPWAY_JOB_LOCK_MS", 30_000, 1_000),
     pushAttempts: integer(env, "SLIPWAY_PUSH_ATTEMPTS", 4, 1),
     buildTimeoutMs: integer(env, "SLIPWAY_BUILD_TIMEOUT_MS", 60 * 60_000, 1_000),
+    buildNetwork: env["SLIPWAY_BUILD_NETWORK"] || undefined,
+    workDir: env["SLIPWAY_WORK_DIR"] || join(dataDir, "work"),
     ...overrides,
   };
   if (!overrides.adminToken) {

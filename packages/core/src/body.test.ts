@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { MAX_JSON_DEPTH, decodeBody } from "./body.js";
+import { MAX_JSON_DEPTH, decodeBody, formPayload } from "./body.js";
 import type { DecodeResult } from "./body.js";
 
 const json = '{"ref":"refs/heads/main","n":[1,2,{"é":"✓"}]}';
@@ -109,6 +109,29 @@ describe("decodeBody properties", () => {
         assert.deepEqual(decodeBody("application/json", Buffer.from(text)), { ok: true, payload: JSON.parse(text) });
         assert.deepEqual(decodeBody("application/x-www-form-urlencoded", form(text)), { ok: true, payload: JSON.parse(text) });
       }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe("formPayload", () => {
+  const formType = "application/x-www-form-urlencoded; charset=utf-8";
+  const cases: [string, string | undefined, Buffer, string | undefined][] = [
+    ["the payload field's text, exactly", formType, form(json), json],
+    ["+ decodes to a space", formType, Buffer.from("payload=%7B%22a%22%3A+1%7D"), '{"a": 1}'],
+    ["a JSON body is not a form", "application/json", Buffer.from(json), undefined],
+    ["no content type is not a form", undefined, form(json), undefined],
+    ["a form without payload", formType, Buffer.from("a=1"), undefined],
+    ["a bad escape", formType, Buffer.from("payload=%E0%A4%A"), undefined],
+    ["bytes that are not UTF-8", formType, Buffer.from([0x70, 0x3d, 0xff]), undefined],
+  ];
+  for (const [name, contentType, raw, expected] of cases) {
+    it(name, () => assert.equal(formPayload(contentType, raw), expected));
+  }
+
+  it("gives back any text a form carries", () => {
+    fc.assert(
+      fc.property(fc.string(), (text) => assert.equal(formPayload(formType, form(text)), text)),
       { numRuns: 500 },
     );
   });

@@ -93,6 +93,22 @@ function formField(text: string, name: string): string | undefined {
 }
 
 /**
+ * The text of a form body's `payload` field, or undefined when the body is not a form or has
+ * no readable such field. Gitea, Forgejo and Gogs sign this text rather than the form they send.
+ */
+export function formPayload(contentType: string | undefined, raw: Buffer): string | undefined {
+  if (parseMediaType(contentType ?? "").type !== "application/x-www-form-urlencoded") return undefined;
+  const text = decodeUtf8(raw);
+  if (text === undefined) return undefined;
+  try {
+    return formField(text, "payload");
+  } catch (err) {
+    if (err instanceof URIError) return undefined;
+    throw err;
+  }
+}
+
+/**
  * Turns a webhook body into its payload: JSON (`application/json`, `…+json`), or a form
  * (`application/x-www-form-urlencoded`) whose `payload` field holds JSON, as GitHub and
  * Gitea send when so configured. Without a content type the body is tried as JSON.

@@ -3,75 +3,82 @@ import type { Redis } from "ioredis";
 
 /**
  * Live build events between processes, over Redis pub/sub. The store stays the record;
- * these only tell listeners (log followers, the dashboard, workers) to look now.
+ * these only tell listeners (log followers, the dashboard, workers) to look now. A lost
+ * event costs latency, never correctness: listeners re-read the store.
  */
 export type BuildEvent =
   | { type: "log"; buildId: string; seq: number; data: string }
-  | { type: "status"; buildId: string; status: BuildStatus }
-  | { type: "cancel"; buildId: string };
-
-function channel(prefix: string, buildId: string): string {
-  return `${prefix}:build-events:${buildId}`;
-}
+  | { type: "status"; buildId: string; status: BuildStatus };
 
 export interface BuildEventBus {
   publish(event: BuildEvent): Promise<void>;
-  /** Calls `listener` for every event of this build until the returned function is called. */
+  /** Calls `listener` for this build's events until the returned function is called. */
   subscribe(buildId: string, listener: (event: BuildEvent) => void): Promise<() => Promise<void>>;
-  /** Every build's events (workers listen for cancels this way). */
-  subscribeAll(listener: (event: BuildEvent) => void): Promise<() => Promise<void>>;
+  /** Asks whichever worker runs the build to stop it. */
+  requestCancel(buildId: string): Promise<void>;
+  /** Workers hear cancel requests for every build. */
+  onCancel(listener: (buildId: string) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
 /**
- * One publisher connection and one subscriber connection per process, however many
- * builds are followed: listeners are fanned out in memory.
+ * One publisher and one subscriber connection per process. Each followed build is one
+ * channel, subscribed while someone follows it, so a process only receives the logs it
+ * streams; cancels have a channel of their own.
  */
 export function createBuildEventBus(options: { publisher: Redis; subscriber: Redis; prefix: string }): BuildEventBus {
   const { publisher, subscriber, prefix } = options;
-  const listeners = new Map<string, Set<(event: BuildEvent) => void>>();
-  const pattern = `${prefix}:build-events:*`;
+  const cancelChannel = `${prefix}:build-cancels`;
+  const channelOf = (buildId: string) => `${prefix}:build-events:${buildId}`;
+  const listeners = new Map<string, Set<(message: string) => void>>();
 
-  subscriber.on("pmessage", (_pattern: string, name: string, message: string) => {
-    let event: BuildEvent;
-    try {
-      event = JSON.parse(message) as BuildEvent;
-    } catch (err) {
-      subscriber.emit("error", err);
-      return;
-    }
-    for (const key of [name, pattern]) {
-      for (const listener of listeners.get(key) ?? []) listener(event);
-    }
+  subscriber.on("message", (channel: string, message: string) => {
+    for (const listener of listeners.get(channel) ?? []) listener(message);
   });
 
-  let subscribed: Promise<unknown> | undefined;
-
-  async function add(key: string, listener: (event: BuildEvent) => void): Promise<() => Promise<void>> {
-    let set = listeners.get(key);
+  async function listen(channel: string, listener: (message: string) => void): Promise<() => Promise<void>> {
+    let set = listeners.get(channel);
     if (!set) {
       set = new Set();
-      listeners.set(key, set);
+      listeners.set(channel, set);
     }
     set.add(listener);
-    subscribed ??= subscriber.psubscribe(pattern);
-    await subscribed;
+    // ioredis keeps subscriptions across reconnects; subscribing twice to a channel is harmless.
+    await subscriber.subscribe(channel);
+    let done = false;
     return async () => {
+      if (done) return;
+      done = true;
       set.delete(listener);
-      if (set.size === 0) listeners.delete(key);
-      if (listeners.size === 0 && subscribed) {
-        subscribed = undefined;
-        await subscriber.punsubscribe(pattern);
+      if (set.size === 0 && listeners.get(channel) === set) {
+        listeners.delete(channel);
+        await subscriber.unsubscribe(channel);
       }
     };
   }
 
+  function parse(message: string): BuildEvent | undefined {
+    try {
+      return JSON.parse(message) as BuildEvent;
+    } catch (err) {
+      subscriber.emit("error", err);
+      return undefined;
+    }
+  }
+
   return {
     async publish(event) {
-      await publisher.publish(channel(prefix, event.buildId), JSON.stringify(event));
+      await publisher.publish(channelOf(event.buildId), JSON.stringify(event));
     },
-    subscribe: (buildId, listener) => add(channel(prefix, buildId), listener),
-    subscribeAll: (listener) => add(pattern, listener),
+    subscribe: (buildId, listener) =>
+      listen(channelOf(buildId), (message) => {
+        const event = parse(message);
+        if (event) listener(event);
+      }),
+    async requestCancel(buildId) {
+      await publisher.publish(cancelChannel, buildId);
+    },
+    onCancel: (listener) => listen(cancelChannel, listener),
     async close() {
       listeners.clear();
       subscriber.disconnect();

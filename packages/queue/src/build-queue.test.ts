@@ -111,14 +111,12 @@ describe("build queue on a real Redis", () => {
           });
         }),
     });
-    const unsubscribe = await bus.subscribeAll((event) => {
-      if (event.type === "cancel") worker.cancelJob(event.buildId);
-    });
+    const unsubscribe = await bus.onCancel((buildId) => worker.cancelJob(buildId));
     void worker.run();
     await queue.enqueue("long");
     await waitFor("the build to be active", async () => ((await worker.isRunning()) && (await queue.holds("long")) ? true : undefined));
     await new Promise((r) => setTimeout(r, 200));
-    await bus.publish({ type: "cancel", buildId: "long" });
+    await bus.requestCancel("long");
     await waitFor("the abort", () => (aborted ? true : undefined));
     await unsubscribe();
     await worker.close();
@@ -126,19 +124,27 @@ describe("build queue on a real Redis", () => {
     await queue.close();
   });
 
-  it("fans one subscription out to per-build listeners", async () => {
+  it("delivers a build's events to its followers only, until they stop", async () => {
     const prefix = uniquePrefix();
     const bus = createBuildEventBus({ publisher: createRedis(redisUrl), subscriber: createRedis(redisUrl), prefix });
     const one: BuildEvent[] = [];
-    const all: BuildEvent[] = [];
+    const alsoOne: BuildEvent[] = [];
+    const two: BuildEvent[] = [];
     const stopOne = await bus.subscribe("one", (e) => one.push(e));
-    const stopAll = await bus.subscribeAll((e) => all.push(e));
+    const stopAlsoOne = await bus.subscribe("one", (e) => alsoOne.push(e));
+    const stopTwo = await bus.subscribe("two", (e) => two.push(e));
     await bus.publish({ type: "log", buildId: "one", seq: 1, data: "hello" });
     await bus.publish({ type: "status", buildId: "two", status: "building" });
-    await waitFor("events", () => (all.length === 2 ? true : undefined));
+    await waitFor("events", () => (one.length === 1 && alsoOne.length === 1 && two.length === 1 ? true : undefined));
     assert.deepEqual(one, [{ type: "log", buildId: "one", seq: 1, data: "hello" }]);
+    assert.deepEqual(two, [{ type: "status", buildId: "two", status: "building" }]);
     await stopOne();
-    await stopAll();
+    await stopOne(); // stopping twice must not drop the other follower of "one"
+    await bus.publish({ type: "log", buildId: "one", seq: 2, data: "again" });
+    await waitFor("the remaining follower", () => (alsoOne.length === 2 ? true : undefined));
+    assert.equal(one.length, 1);
+    await stopAlsoOne();
+    await stopTwo();
     await bus.close();
   });
 

@@ -44,6 +44,10 @@ export function createBuildQueue(options: QueueOptions): BuildQueue {
   const queue = new Queue<BuildJob>(BUILD_QUEUE, { connection, prefix: options.prefix });
   return {
     async enqueue(buildId) {
+      // A job that ended (its processor threw, e.g. on a database outage) keeps the build's id;
+      // BullMQ ignores an add with a taken id, so the old job goes first.
+      const previous = await queue.getJob(buildId);
+      if (previous && ((await previous.isFailed()) || (await previous.isCompleted()))) await previous.remove();
       await queue.add(
         "build",
         { v: 1, buildId },

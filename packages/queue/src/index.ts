@@ -2,3 +2,5 @@ export { BUILD_QUEUE, createBuildQueue, createBuildWorker, createRedis } from ".
 export type { BuildJob, BuildJobV1, BuildProcessor, BuildQueue, BuildWorkerOptions, QueueOptions } from "./build-queue.js";
 export { createBuildEventBus } from "./build-events.js";
 export type { BuildEvent, BuildEventBus } from "./build-events.js";
+export { createLocks } from "./redis-lock.js";
+export type { Locks } from "./redis-lock.js";

@@ -487,7 +487,12 @@ async function insertBuilds(
   const inserted = await db.insertInto("builds").values(rows).returningAll().execute();
   await db
     .insertInto("build_events")
-    .values(rows.map((r) => ({ build_id: r.id, seq: 1, status: r.status, at })))
+    .values(
+      rows.flatMap((r) => [
+        { build_id: r.id, seq: 1, status: "queued", at },
+        ...(r.status === "queued" ? [] : [{ build_id: r.id, seq: 2, status: r.status, at }]),
+      ]),
+    )
     .execute();
   return inOrderOf(
     rows.map((r) => r.id),

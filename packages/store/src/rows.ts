@@ -163,7 +163,7 @@ export function toBuildRow(id: string, build: NewBuild, deliveryId: string | nul
     repository: build.repository,
     rule_id: build.ruleId,
     delivery_id: deliveryId,
-    status: "queued",
+    status: build.error ? "failed" : "queued",
     cause: JSON.stringify(build.cause),
     source_type: build.sourceType,
     source_name: build.sourceName,
@@ -176,10 +176,10 @@ export function toBuildRow(id: string, build: NewBuild, deliveryId: string | nul
     build_args: JSON.stringify(build.buildArgs),
     image: build.image,
     digest: null,
-    error: null,
+    error: build.error ? JSON.stringify(build.error) : null,
     queued_at: now,
     started_at: null,
-    finished_at: null,
+    finished_at: build.error ? now : null,
     log_seq: 0,
   };
 }

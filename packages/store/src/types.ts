@@ -98,7 +98,10 @@ export type NewBuild = Pick<
   | "cache"
   | "buildArgs"
   | "image"
->;
+> & {
+  /** A build that fails as it is recorded (its rule renders an invalid tag): stored `failed`. */
+  error?: ErrorBody;
+};
 
 /** One status change of a build, with its time (the dashboard's timeline). */
 export interface BuildEventRecord {

@@ -33,7 +33,7 @@ export function createApp(deps: AppDeps): Express {
   const { store, queue, bus, secrets, logger, config } = deps;
   const metrics = createMetrics({ store, queue });
   const builds = createBuildService({ store, queue, bus, registry: config.registry, logger });
-  const receive = createDeliveryReceiver({ store, builds, secrets, logger, onRecorded: metrics.countDelivery });
+  const receiver = createDeliveryReceiver({ store, builds, secrets, logger, onRecorded: metrics.countDelivery });
 
   const app = express();
   app.disable("x-powered-by");
@@ -50,7 +50,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(metrics.middleware);
   app.use(metrics.router);
   app.use(createHealthRoutes({ database: () => store.ping(), redis: () => queue.ping(), ...deps.checks }));
-  app.use(createHookRoutes({ receive, store, logger }));
+  app.use(createHookRoutes(receiver));
 
   const api = express.Router();
   api.use(requireAdmin(config.adminToken));

@@ -1,10 +1,9 @@
-import { loadConfig } from "@slipway/config";
+import { createLogger, loadConfig } from "@slipway/config";
 import { createSecretBox } from "@slipway/core";
 import { createBuildEventBus, createBuildQueue, createRedis } from "@slipway/queue";
 import { createStore } from "@slipway/store";
 import { createApp } from "./app.js";
 import { pingDocker } from "./docker-ping.js";
-import { createLogger } from "./logger.js";
 
 const config = loadConfig(process.env);
 const logger = createLogger({ level: config.logLevel, name: "slipway-api" });

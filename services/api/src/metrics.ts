@@ -25,6 +25,23 @@ export function createMetrics(deps: { store: Store; queue: BuildQueue }) {
     labelNames: ["provider", "outcome"] as const,
     registers: [register],
   });
+  const up = new Gauge({
+    name: "slipway_dependency_up",
+    help: "Whether the last scrape could read the part (1) or not (0)",
+    labelNames: ["part"] as const,
+    registers: [register],
+  });
+  /** A part that is down leaves its gauge empty and says so, rather than failing the scrape. */
+  async function read<T>(part: string, fn: () => Promise<T>): Promise<T | undefined> {
+    try {
+      const value = await fn();
+      up.set({ part }, 1);
+      return value;
+    } catch {
+      up.set({ part }, 0);
+      return undefined;
+    }
+  }
   new Gauge({
     name: "slipway_builds",
     help: "Builds in the store by status",
@@ -32,7 +49,8 @@ export function createMetrics(deps: { store: Store; queue: BuildQueue }) {
     registers: [register],
     async collect() {
       this.reset();
-      for (const [status, count] of Object.entries(await deps.store.countBuildsByStatus())) this.set({ status }, count);
+      const counts = await read("database", () => deps.store.countBuildsByStatus());
+      for (const [status, count] of Object.entries(counts ?? {})) this.set({ status }, count);
     },
   });
   new Gauge({
@@ -41,7 +59,9 @@ export function createMetrics(deps: { store: Store; queue: BuildQueue }) {
     labelNames: ["state"] as const,
     registers: [register],
     async collect() {
-      for (const [state, count] of Object.entries(await deps.queue.counts())) this.set({ state }, count);
+      this.reset();
+      const counts = await read("redis", () => deps.queue.counts());
+      for (const [state, count] of Object.entries(counts ?? {})) this.set({ state }, count);
     },
   });
 

@@ -1,4 +1,4 @@
-import type { BuildQueue } from "@slipway/queue";
+import type { BuildEventBus, BuildQueue } from "@slipway/queue";
 import type { Store } from "@slipway/store";
 import type { Logger } from "pino";
 
@@ -10,8 +10,8 @@ import type { Logger } from "pino";
  *   was not picked up again) ends `failed` with `worker_lost`, never left `building`.
  * Every operation is idempotent, so several workers may sweep at once.
  */
-export function createBuildSweeper(deps: { store: Store; queue: BuildQueue; logger: Logger; graceMs: number }) {
-  const { store, queue, logger } = deps;
+export function createBuildSweeper(deps: { store: Store; queue: BuildQueue; bus: BuildEventBus; logger: Logger; graceMs: number }) {
+  const { store, queue, bus, logger } = deps;
 
   async function sweep(now = Date.now()): Promise<void> {
     const old = (iso: string | null) => iso !== null && now - Date.parse(iso) > deps.graceMs;
@@ -24,13 +24,14 @@ export function createBuildSweeper(deps: { store: Store; queue: BuildQueue; logg
     for (const build of await store.listBuildsByStatus(["cloning", "building", "pushing"], 500)) {
       if (old(build.startedAt ?? build.queuedAt) && !(await queue.holds(build.id))) {
         logger.warn({ build: build.id }, "failing a build whose worker was lost");
-        await store.transitionBuild(build.id, [build.status], "failed", {
+        const failed = await store.transitionBuild(build.id, [build.status], "failed", {
           finishedAt: new Date(now).toISOString(),
           error: {
             code: "worker_lost",
             message: "the worker running this build stopped twice and the build could not be finished; retry it",
           },
         });
+        if (failed) await bus.publish({ type: "status", buildId: build.id, status: "failed" });
       }
     }
   }

@@ -30,6 +30,8 @@ export interface RegistryAuth {
 export interface PushRequest {
   /** A full reference, e.g. "127.0.0.1:5000/acme/hello:latest". */
   tag: string;
+  /** The image to push under `tag`: tagged with it first. */
+  imageId?: string;
   auth?: RegistryAuth;
   log: (chunk: string) => void;
 }
@@ -37,11 +39,22 @@ export interface PushRequest {
 export interface ImageBuilder {
   build(req: BuildRequest, signal: AbortSignal): Promise<{ imageId: string }>;
   push(req: PushRequest, signal: AbortSignal): Promise<{ digest: string }>;
+  /** Removes a local tag, keeping the image's layers (they are the next build's cache). */
+  untag(ref: string): Promise<void>;
   /** Resolves when the engine answers; docker_unavailable otherwise. */
   ping(): Promise<void>;
 }
 
-export function createDockerImageBuilder(options: { docker: Dockerode }): ImageBuilder {
+export interface DockerImageBuilderOptions {
+  docker: Dockerode;
+  /**
+   * The network build steps run on; the engine's default when unset. An engine that Slipway
+   * starts has no bridge, so its builds have no network at all.
+   */
+  network?: string;
+}
+
+export function createDockerImageBuilder(options: DockerImageBuilderOptions): ImageBuilder {
   const { docker } = options;
   const engine = describeEngine(docker);
   return {
@@ -57,8 +70,7 @@ export function createDockerImageBuilder(options: { docker: Dockerode }): ImageB
           dockerfile: req.dockerfile,
           buildargs: req.buildArgs,
           nocache: !req.cache,
-          // The engine gives builds no network: RUN steps cannot reach the host or the internet.
-          networkmode: "none",
+          ...(options.network === undefined ? {} : { networkmode: options.network }),
           // Intermediate containers go, whether the build succeeds, fails or its connection is closed.
           rm: true,
           forcerm: true,
@@ -125,6 +137,13 @@ export function createDockerImageBuilder(options: { docker: Dockerode }): ImageB
       signal.throwIfAborted();
       const { repository, tag } = splitReference(req.tag);
       const secrets = req.auth === undefined ? [] : [req.auth.password];
+      if (req.imageId !== undefined) {
+        try {
+          await docker.getImage(req.imageId).tag({ repo: repository, tag });
+        } catch (err) {
+          throw toEngineError(err, signal, engine, (message) => new SlipwayError("invalid_tag", `could not tag ${req.tag}: ${message}`));
+        }
+      }
       let stream: NodeJS.ReadableStream;
       if (req.auth !== undefined) {
         // The engine retries a refused layer upload for about 50 s before it gives up; asking the
@@ -164,6 +183,15 @@ export function createDockerImageBuilder(options: { docker: Dockerode }): ImageB
         throw new SlipwayError("registry_unavailable", `pushing ${req.tag} ended without the registry reporting a digest`);
       }
       return { digest };
+    },
+
+    async untag(ref) {
+      try {
+        await docker.getImage(ref).remove({ noprune: true });
+      } catch (err) {
+        if ((err as { statusCode?: number }).statusCode === 404) return;
+        throw toEngineError(err, new AbortController().signal, engine);
+      }
     },
 
     async ping() {

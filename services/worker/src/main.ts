@@ -1,39 +1,36 @@
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { mkdirSync } from "node:fs";
-import { loadConfig } from "@slipway/config";
+import { createLogger, loadConfig } from "@slipway/config";
 import { createSecretBox } from "@slipway/core";
-import { createBuildEventBus, createBuildQueue, createBuildWorker, createRedis } from "@slipway/queue";
+import { createBuildEventBus, createBuildQueue, createBuildWorker, createLocks, createRedis } from "@slipway/queue";
 import { createStore } from "@slipway/store";
-import { pino } from "pino";
 import { createBuildProcessor } from "./build-processor.js";
 import { createBuildSweeper } from "./build-sweeper.js";
 import { createDockerClient } from "./docker-client.js";
 import { createDockerImageBuilder } from "./image-builder.js";
 import { createGitCheckout } from "./source-checkout.js";
+import { prepareWorkDir } from "./work-dir.js";
 
 const config = loadConfig(process.env);
-const logger = pino({
-  name: "slipway-worker",
-  level: config.logLevel,
-  redact: { paths: ["*.password", "*.token", "*.secret", "*.credentials", "*.authorization"], censor: "[redacted]" },
-});
+const logger = createLogger({ level: config.logLevel, name: "slipway-worker" });
 const store = createStore({ databaseUrl: config.databaseUrl });
 await store.migrate();
-const workDir = join(process.env["SLIPWAY_WORK_DIR"] || join(tmpdir(), "slipway-builds"));
-mkdirSync(workDir, { recursive: true });
+const workDir = await prepareWorkDir(config.workDir);
 
 const queue = createBuildQueue({ redisUrl: config.redisUrl, prefix: config.queuePrefix });
+const publisher = createRedis(config.redisUrl);
 const bus = createBuildEventBus({
-  publisher: createRedis(config.redisUrl),
+  publisher,
   subscriber: createRedis(config.redisUrl, { maxRetriesPerRequest: null }),
   prefix: config.queuePrefix,
 });
-const builder = createDockerImageBuilder({ docker: createDockerClient(config.dockerHost) });
+const builder = createDockerImageBuilder({
+  docker: createDockerClient(config.dockerHost),
+  ...(config.buildNetwork ? { network: config.buildNetwork } : {}),
+});
 const processor = createBuildProcessor({
   store,
   bus,
   builder,
+  locks: createLocks({ redis: publisher, prefix: config.queuePrefix }),
   createCheckout: (log) => createGitCheckout({ workDir, log }),
   secrets: createSecretBox(config.secretKey),
   logger,
@@ -48,10 +45,8 @@ const worker = createBuildWorker({
   processor,
 });
 worker.on("error", (err) => logger.error({ err }, "worker error"));
-const stopCancels = await bus.subscribeAll((event) => {
-  if (event.type === "cancel") worker.cancelJob(event.buildId, "canceled by a user");
-});
-const sweeper = createBuildSweeper({ store, queue, logger, graceMs: Math.max(10_000, 2 * config.jobLockMs) });
+const stopCancels = await bus.onCancel((buildId) => worker.cancelJob(buildId, "canceled by a user"));
+const sweeper = createBuildSweeper({ store, queue, bus, logger, graceMs: Math.max(10_000, 2 * config.jobLockMs) });
 sweeper.start(5_000);
 void worker.run();
 logger.info({ concurrency: config.workerConcurrency }, "Slipway worker ready");

@@ -375,9 +375,47 @@ describe("the spine: a signed GitHub push becomes an image in the registry", () 
     assert.equal(first.status, "success");
     const late = await pushAndWait(repo, older);
     assert.equal(late.status, "superseded", JSON.stringify(late));
-    assert.deepEqual(late.tags, []);
+    assert.deepEqual(late.tags, ["latest"], "a superseded build keeps the tags it was planned to push");
     assert.equal(await registryDigest(registry, `acme/${repo.name}`, "latest"), first.digest);
     assert.equal((await pullAndRun(`${repo.image}:latest`)).trim(), "newer");
+  });
+
+  it("pushes each build's own image when builds of one tag run at once", async () => {
+    const slow = dockerfile([`RUN echo "slow ${randomBytes(4).toString("hex")}" && sleep 2`, 'CMD ["echo", "older"]']);
+    const repo = await link({ Dockerfile: slow });
+    await new Promise((r) => setTimeout(r, 1_100));
+    const { commit: newer } = await git.commitAndPush(repo.forgeName, { Dockerfile: dockerfile(['CMD ["echo", "newer"]']) }, { message: "newer" });
+    const first = await push(repo, repo.commit, "refs/heads/main", { deliveryId: `older-${repo.name}` });
+    const second = await push(repo, newer, "refs/heads/main", { deliveryId: `newer-${repo.name}` });
+    const [olderBuild, newerBuild] = await Promise.all([
+      slipway.waitForBuild(first.body.builds[0].id),
+      slipway.waitForBuild(second.body.builds[0].id),
+    ]);
+    assert.equal(newerBuild.status, "success");
+    assert.equal(olderBuild.status, "superseded", "the older commit, finishing last, leaves latest alone");
+    assert.equal(await registryDigest(registry, `acme/${repo.name}`, "latest"), newerBuild.digest);
+    assert.equal((await pullAndRun(`${repo.image}:latest`)).trim(), "newer");
+  });
+
+  it("takes organisation-wide deliveries at POST /hooks, by repository name", async () => {
+    const repo = await link({ Dockerfile: dockerfile(['CMD ["echo", "org"]']) });
+    const payload = githubPushPayload({ repository: repo.forgeName, ref: "refs/heads/main", after: repo.commit, cloneUrl: git.url(repo.forgeName) });
+    const accepted = await sendGithubDelivery(`${slipway.url}/hooks`, payload, { secret: repo.secret });
+    assert.equal(accepted.status, 202, JSON.stringify(accepted.body));
+    assert.equal((await slipway.waitForBuild(accepted.body.builds[0].id)).status, "success");
+
+    const wrong = await sendGithubDelivery(`${slipway.url}/hooks`, payload, { secret: "not-it" });
+    assert.equal(wrong.status, 401);
+    const unknown = await sendGithubDelivery(
+      `${slipway.url}/hooks`,
+      githubPushPayload({ repository: "acme/not-linked", ref: "refs/heads/main", after: repo.commit, cloneUrl: "http://x/y.git" }),
+      { secret: repo.secret },
+    );
+    assert.equal(unknown.status, 404);
+    // An organisation hook's ping names no repository; it is answered, and builds nothing.
+    const ping = await sendGithubDelivery(`${slipway.url}/hooks`, { zen: "Keep it logically awesome.", hook_id: 1, organization: { login: "acme" } }, { event: "ping", secret: "any" });
+    assert.equal(ping.status, 200, JSON.stringify(ping.body));
+    assert.equal(ping.body.ignored, "ping");
   });
 
   it("picks a build up again when its worker is killed mid-build", async () => {

@@ -1,8 +1,7 @@
 import type { components } from "@octokit/openapi-webhooks-types";
-import type { SourceType } from "../build.js";
-import type { HmacAlgorithm } from "../signature.js";
-import { verifyHmac } from "../signature.js";
 import { headerValue } from "./headers.js";
+import { verifyHubSignature } from "./hub-signature.js";
+import { isObject, isSha, isZeroSha, parseRef, stringField } from "./payload.js";
 import type { Forge, Headers, ParseResult, VerifyResult } from "./types.js";
 
 /** GitHub's schema, used only to check at compile time the names of the fields read. */
@@ -15,28 +14,6 @@ type RepositoryKey = keyof PushPayload["repository"];
 /** Gitea, Gogs and Forgejo send X-GitHub-Event too; their own header tells them apart. */
 const LOOKALIKE_HEADERS = ["x-gitea-event", "x-gogs-event", "x-forgejo-event"] as const;
 
-const SIGNATURE_PREFIXES: Readonly<Record<string, HmacAlgorithm>> = { sha256: "sha256", sha1: "sha1" };
-const HEX = /^[0-9a-fA-F]+$/;
-const SHA = /^[0-9a-fA-F]{40}$/;
-const ZERO_SHA = /^0{40}$/;
-const REF_PREFIXES: readonly (readonly [string, SourceType])[] = [
-  ["refs/heads/", "branch"],
-  ["refs/tags/", "tag"],
-];
-
-type JsonObject = Record<string, unknown>;
-
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-/** A string field, read only when the value is an object with that field as a string. */
-function stringField<K extends string>(value: unknown, key: K): string | undefined {
-  if (!isObject(value)) return undefined;
-  const field = value[key];
-  return typeof field === "string" ? field : undefined;
-}
-
 function repositoryName(payload: unknown): string | null {
   const repository: unknown = isObject(payload) ? payload.repository : undefined;
   const name = stringField<RepositoryKey>(repository, "full_name");
@@ -46,16 +23,7 @@ function repositoryName(payload: unknown): string | null {
 function verify(headers: Headers, rawBody: Buffer, secret: string): VerifyResult {
   // The SHA-256 header wins; the SHA-1 one is legacy and only used when it is the only one.
   const header = headerValue(headers, "x-hub-signature-256") ?? headerValue(headers, "x-hub-signature");
-  if (header === undefined) return { ok: false, reason: "missing" };
-  const value = header.trim();
-  if (value === "") return { ok: false, reason: "empty" };
-  const eq = value.indexOf("=");
-  const algorithm = eq === -1 ? undefined : SIGNATURE_PREFIXES[value.slice(0, eq).toLowerCase()];
-  if (algorithm === undefined) return { ok: false, reason: "malformed" };
-  const digest = value.slice(eq + 1);
-  if (digest === "") return { ok: false, reason: "empty" };
-  if (!HEX.test(digest)) return { ok: false, reason: "malformed" };
-  return verifyHmac(algorithm, secret, rawBody, digest) ? { ok: true } : { ok: false, reason: "mismatch" };
+  return verifyHubSignature(header, rawBody, secret);
 }
 
 function parsePush(payload: unknown): ParseResult {
@@ -67,19 +35,15 @@ function parsePush(payload: unknown): ParseResult {
   const deleted = field("deleted");
   const after = field("after");
   if (typeof ref !== "string") return { kind: "bad_request", message: "push payload has no ref" };
-  const kind = REF_PREFIXES.find(([prefix]) => ref.startsWith(prefix));
-  if (kind === undefined) {
-    return { kind: "bad_request", message: `push ref "${ref}" is neither a branch (refs/heads/) nor a tag (refs/tags/)` };
-  }
-  const [prefix, sourceType] = kind;
-  const sourceName = ref.slice(prefix.length);
-  if (sourceName === "") return { kind: "bad_request", message: `push ref "${ref}" has no name` };
+  const name = parseRef(ref);
+  if (typeof name === "string") return { kind: "bad_request", message: `push ${name}` };
+  const { sourceType, sourceName } = name;
   if (deleted !== undefined && typeof deleted !== "boolean") {
     return { kind: "bad_request", message: "push payload's deleted is not a boolean" };
   }
   if (typeof after !== "string") return { kind: "bad_request", message: "push payload has no after commit" };
-  if (deleted === true || ZERO_SHA.test(after)) return { kind: "ignored", repository, reason: "deletion" };
-  if (!SHA.test(after)) return { kind: "bad_request", message: "push payload's after is not a 40-hex commit id" };
+  if (deleted === true || isZeroSha(after)) return { kind: "ignored", repository, reason: "deletion" };
+  if (!isSha(after)) return { kind: "bad_request", message: "push payload's after is not a 40-hex commit id" };
 
   const headCommit = field("head_commit");
   if (headCommit !== undefined && headCommit !== null && !isObject(headCommit)) {
@@ -87,7 +51,7 @@ function parsePush(payload: unknown): ParseResult {
   }
   // For an annotated tag, `after` is the tag object; head_commit is the commit it points at.
   const headId = stringField<HeadCommitKey>(headCommit, "id");
-  const commit = sourceType === "tag" && headId !== undefined && SHA.test(headId) ? headId : after;
+  const commit = sourceType === "tag" && isSha(headId) ? headId : after;
   return {
     kind: "push",
     repository,

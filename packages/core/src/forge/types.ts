@@ -24,6 +24,12 @@ export interface PushEvent {
   commit: string;
   commitMessage: string;
   pusher: string | null;
+  /**
+   * Set when the forge sent the ref's new object id without saying whether it is a commit:
+   * Bitbucket Server's `toHash` for an annotated tag is the tag object. Whoever fetches the
+   * commit peels it (`git rev-parse <commit>^{commit}`) and builds and records that commit.
+   */
+  commitMayBeTagObject?: true;
 }
 
 /**
@@ -56,4 +62,10 @@ export interface Forge {
   verify(headers: Headers, rawBody: Buffer, secret: string): VerifyResult;
   /** Maps a decoded payload to what it means. Never throws. */
   parse(event: string, payload: unknown): ParseResult;
+  /**
+   * Events accepted without a signature even where the source has a secret, because the forge
+   * sends them unsigned (Bitbucket Server's `diagnostics:ping`, possibly with an empty body).
+   * `parse` never answers `push` for them.
+   */
+  readonly unsignedEvents?: ReadonlySet<string>;
 }

@@ -27,9 +27,17 @@ export interface Revision {
 }
 
 export interface PlannedBuilds {
+  /** Builds to record; a rule whose tags break Docker's grammar gives one that is recorded failed. */
   builds: NewBuild[];
-  /** Rules whose rendered tags break Docker's grammar: recorded as failed builds. */
-  invalid: { build: NewBuild; tag: string }[];
+  /** Rules that match this branch or tag, autobuild on or off (to say why nothing built). */
+  matchedRules: number;
+}
+
+function invalidTagError(tag: string, sourceType: SourceType, sourceName: string) {
+  return {
+    code: "invalid_tag" as const,
+    message: `the rule's tag template gives "${tag}" for ${sourceType} "${sourceName}", which is not a valid Docker tag (letters, digits, "_", "." and "-", at most 128, not starting with "." or "-")`,
+  };
 }
 
 /**
@@ -37,7 +45,7 @@ export interface PlannedBuilds {
  * manual builds and retries: planning against the rules, the records, the queue.
  */
 export function createBuildService(deps: BuildServiceDeps) {
-  const { store, queue, bus } = deps;
+  const { store, queue, bus, logger } = deps;
 
   function imageOf(repo: RepositoryRecord): string {
     return imageName(repo.registryUrl ?? deps.registry, repo.namespace, repo.name);
@@ -69,99 +77,72 @@ export function createBuildService(deps: BuildServiceDeps) {
     revision: Revision,
     cause: BuildCause,
     options: { autobuildOnly: boolean; ruleIds?: ReadonlySet<string> },
-  ): Promise<PlannedBuilds & { matchedRules: number }> {
+  ): Promise<PlannedBuilds> {
     let rules = await store.listRules(repo.id);
     if (options.ruleIds) rules = rules.filter((rule) => options.ruleIds!.has(rule.id));
-    const result = planBuilds(rules, ref.sourceType, ref.sourceName, { autobuildOnly: options.autobuildOnly });
-    const byId = new Map(rules.map((rule) => [rule.id, rule]));
-    const invalid = result.invalid.flatMap(({ ruleId, tag }) => {
-      const rule = byId.get(ruleId);
-      if (!rule) return [];
-      const invalidPlan: BuildPlan = {
-        ruleId,
-        ruleIds: [ruleId],
-        sourceType: ref.sourceType,
-        sourceName: ref.sourceName,
-        dockerfile: rule.dockerfile,
-        context: rule.context,
-        cache: rule.cache,
-        buildArgs: rule.buildArgs,
-        tags: [],
-      };
-      return [{ build: toNewBuild(repo, invalidPlan, revision, cause), tag }];
-    });
-    const matchedRules = options.autobuildOnly
-      ? planBuilds(rules, ref.sourceType, ref.sourceName, { autobuildOnly: false }).plans.length
-      : result.plans.length;
-    return { builds: result.plans.map((p) => toNewBuild(repo, p, revision, cause)), invalid, matchedRules };
+    const all = planBuilds(rules, ref.sourceType, ref.sourceName, { autobuildOnly: false });
+    const result = options.autobuildOnly ? planBuilds(rules, ref.sourceType, ref.sourceName, { autobuildOnly: true }) : all;
+    const builds = result.plans.map((p) => toNewBuild(repo, p, revision, cause));
+    for (const { ruleId, tag } of result.invalid) {
+      const rule = rules.find((r) => r.id === ruleId);
+      if (!rule) continue;
+      const failed = toNewBuild(repo, { ...rule, ruleId, ruleIds: [ruleId], ...ref, tags: [] }, revision, cause);
+      builds.push({ ...failed, error: invalidTagError(tag, ref.sourceType, ref.sourceName) });
+    }
+    return { builds, matchedRules: all.plans.length + all.invalid.length };
   }
 
   /**
-   * Fails the builds recorded for invalid tags, then hands the others to the queue.
-   * Throws service_unavailable when Redis does not take them: the builds stay `queued`
-   * and the worker's sweep queues them once Redis is back.
+   * Hands recorded builds to the queue. Throws service_unavailable when Redis does not take
+   * them: they stay `queued` and the worker's sweep queues them once Redis is back.
    */
-  async function dispatch(recorded: BuildRecord[], invalidTags: Map<string, string>): Promise<BuildRecord[]> {
-    const result: BuildRecord[] = [];
-    for (const build of recorded) {
-      const tag = invalidTags.get(build.id);
-      if (tag === undefined) {
-        result.push(build);
-        continue;
-      }
-      const failed = await store.transitionBuild(build.id, ["queued"], "failed", {
-        error: {
-          code: "invalid_tag",
-          message: `the rule's tag template gives "${tag}" for ${build.sourceType} "${build.sourceName}", which is not a valid Docker tag (letters, digits, "_", "." and "-", at most 128, not starting with "." or "-")`,
-        },
-        finishedAt: new Date().toISOString(),
-      });
-      result.push(failed ?? build);
-    }
+  async function dispatch(recorded: BuildRecord[]): Promise<void> {
     try {
-      for (const build of result) {
+      for (const build of recorded) {
         if (build.status === "queued") await queue.enqueue(build.id);
       }
     } catch (err) {
-      deps.logger.error({ err }, "could not queue builds; they stay queued until Redis is back");
+      logger.error({ err }, "could not queue builds; they stay queued until Redis is back");
       throw new SlipwayError("service_unavailable", "the build queue is unavailable; the builds are recorded and will start once it is back", {
         cause: err,
       });
     }
-    return result;
   }
 
   /** Records and queues builds started without a delivery (manual, trigger, retry). */
-  async function start(planned: PlannedBuilds): Promise<BuildRecord[]> {
-    const all = [...planned.builds, ...planned.invalid.map((i) => i.build)];
-    const recorded = await store.createBuilds(all);
-    const invalidTags = new Map<string, string>();
-    planned.invalid.forEach((item, index) => {
-      const build = recorded[planned.builds.length + index];
-      if (build) invalidTags.set(build.id, item.tag);
-    });
-    return dispatch(recorded, invalidTags);
+  async function start(builds: NewBuild[]): Promise<BuildRecord[]> {
+    const recorded = await store.createBuilds(builds);
+    await dispatch(recorded);
+    return recorded;
+  }
+
+  /** Live events are a courtesy: the store is the record, so a Redis hiccup never fails the call. */
+  async function announce(what: string, send: () => Promise<void>): Promise<void> {
+    try {
+      await send();
+    } catch (err) {
+      logger.warn({ err }, `could not announce ${what}`);
+    }
   }
 
   async function cancel(build: BuildRecord): Promise<BuildRecord> {
-    if (isTerminal(build.status)) {
-      throw new SlipwayError("conflict", `build ${build.id} has already ended (${build.status})`);
-    }
-    if (build.status === "queued") await queue.remove(build.id);
-    // The record moves first, so a build is canceled even when no worker holds it any more;
-    // the worker holding it sees the event (or its next status change fail) and stops.
+    // The record moves first, so a build is canceled even when no worker holds it any more
+    // and when Redis is down; the worker holding it hears of it, or sees it on its next check.
     const canceled = await store.transitionBuild(
       build.id,
       ["queued", "cloning", "building", "pushing"],
       "canceled",
       { finishedAt: new Date().toISOString(), error: { code: "canceled", message: "canceled by a user" } },
     );
-    await bus.publish({ type: "cancel", buildId: build.id });
-    await bus.publish({ type: "status", buildId: build.id, status: "canceled" });
     if (!canceled) {
       const now = await store.getBuild(build.id);
       throw new SlipwayError("conflict", `build ${build.id} has already ended (${now?.status ?? "deleted"})`);
     }
+    await announce("a cancel", async () => {
+      if (build.status === "queued") await queue.remove(build.id);
+      await bus.requestCancel(build.id);
+      await bus.publish({ type: "status", buildId: build.id, status: "canceled" });
+    });
     return canceled;
   }
 
@@ -170,7 +151,7 @@ export function createBuildService(deps: BuildServiceDeps) {
       throw new SlipwayError("conflict", `build ${build.id} is still ${build.status}; cancel it first or wait for it to end`);
     }
     const { id: _id, status: _s, digest: _d, error: _e, queuedAt: _q, startedAt: _st, finishedAt: _f, ...rest } = build;
-    const [retried] = await start({ builds: [{ ...rest, cause: { type: "retry", retryOf: build.id } }], invalid: [] });
+    const [retried] = await start([{ ...rest, cause: { type: "retry", retryOf: build.id } }]);
     if (!retried) throw new SlipwayError("internal_error", "the retry was not recorded");
     return retried;
   }

@@ -2,14 +2,14 @@ import {
   decodeBody,
   detectForge,
   forgeFor,
+  headerValue,
   httpStatusOf,
   SlipwayError,
-  type ErrorCode,
   type Forge,
   type Headers,
-  type ParseResult,
   type PushEvent,
   type SecretBox,
+  type VerifyResult,
 } from "@slipway/core";
 import type { BuildRecord, DeliveryOutcome, NewBuild, NewDelivery, SourceRecord, Store } from "@slipway/store";
 import type { Logger } from "pino";
@@ -45,31 +45,24 @@ interface Context {
   deliveryKey: string | null;
 }
 
-class Rejection extends Error {
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+const WHY: Record<Exclude<VerifyResult, { ok: true }>["reason"], string> = {
+  missing: "is missing",
+  empty: "is empty",
+  malformed: "is malformed",
+  mismatch: "does not match",
+};
 
 /**
  * verify → normalise → record → enqueue, with no HTTP in sight (octokit's verify-and-receive):
  * the express adapter hands over the raw delivery and sends back what this returns.
- * Every delivery is recorded, whatever its outcome. Only a real client error answers 4xx:
- * GitLab disables a hook for good after 4xx answers, so our own failures are 5xx.
+ * Every delivery is recorded, whatever its outcome. A client error (a SlipwayError with a 4xx
+ * status) answers 4xx; our own failures answer 5xx, since GitLab disables a hook for good
+ * after 4xx answers.
  */
 export function createDeliveryReceiver(deps: ReceiveDeps) {
   const { store, builds, secrets, logger } = deps;
 
-  async function record(
-    ctx: Context,
-    status: number,
-    outcome: DeliveryOutcome,
-    reason: string | null,
-    newBuilds: NewBuild[] = [],
-  ) {
+  async function record(ctx: Context, status: number, outcome: DeliveryOutcome, reason: string | null, newBuilds: NewBuild[] = []) {
     const delivery: NewDelivery = {
       sourceId: ctx.source?.id ?? null,
       provider: ctx.forge?.provider ?? ctx.source?.provider ?? null,
@@ -85,90 +78,80 @@ export function createDeliveryReceiver(deps: ReceiveDeps) {
     return recorded;
   }
 
-  async function reject(ctx: Context, err: Rejection): Promise<DeliveryAnswer> {
-    const status = httpStatusOf(err.code);
-    // A rejected delivery is recorded without its key, so that the forge's redelivery of it,
-    // once the hook is fixed, is not taken for a duplicate.
-    const { delivery } = await record({ ...ctx, deliveryKey: null }, status, "rejected", err.message);
-    return { status, body: { delivery: delivery.id, error: { code: err.code, message: err.message } } };
-  }
-
   async function identify(req: DeliveryRequest, ctx: Context): Promise<void> {
     if (req.sourceId !== undefined) {
       ctx.source = (await store.getSource(req.sourceId)) ?? null;
-      if (!ctx.source) throw new Rejection("not_found", `no source ${req.sourceId}: check the webhook URL`);
+      if (!ctx.source) throw new SlipwayError("not_found", `no source ${req.sourceId}: check the webhook URL`);
       ctx.forge = forgeFor(ctx.source.provider) ?? null;
+      if (!ctx.forge) throw new Error(`no forge module for provider ${ctx.source.provider}`);
     } else {
       ctx.forge = detectForge(req.headers) ?? null;
     }
     const event = ctx.forge?.event(req.headers);
     if (!ctx.forge || event === undefined || event === "") {
-      throw new Rejection("missing_event", "no forge event header (X-GitHub-Event, X-Gitlab-Event, X-Event-Key, X-Gitea-Event)");
+      throw new SlipwayError("missing_event", "no forge event header (X-GitHub-Event, X-Gitlab-Event, X-Event-Key, X-Gitea-Event)");
     }
     ctx.event = event;
     ctx.deliveryKey = ctx.forge.deliveryKey(req.headers) ?? null;
   }
 
+  function check(req: DeliveryRequest, forge: Forge, source: SourceRecord): VerifyResult {
+    if (source.secretEnc === null) return { ok: true };
+    return forge.verify(req.headers, req.rawBody, secrets.open(source.secretEnc));
+  }
+
   function verify(req: DeliveryRequest, forge: Forge, source: SourceRecord): void {
-    if (source.secretEnc === null) return;
-    const result = forge.verify(req.headers, req.rawBody, secrets.open(source.secretEnc));
-    if (!result.ok) {
-      const why = { missing: "is missing", empty: "is empty", malformed: "is malformed", mismatch: "does not match" }[result.reason];
-      throw new Rejection("invalid_signature", `the delivery's signature ${why}: check the hook's secret`);
+    const result = check(req, forge, source);
+    if (!result.ok) throw new SlipwayError("invalid_signature", `the delivery's signature ${WHY[result.reason]}: check the hook's secret`);
+  }
+
+  /**
+   * `POST /hooks`: the sources linked to the payload's forge repository whose secret the
+   * delivery's signature verifies with (several images may build from one repository).
+   */
+  async function sourcesFor(req: DeliveryRequest, forge: Forge, repository: string): Promise<SourceRecord[]> {
+    const linked = await store.findSources(forge.provider, repository);
+    if (linked.length === 0) throw new SlipwayError("not_found", `no source is linked to ${forge.provider} repository ${repository}`);
+    const results = linked.map((source) => ({ source, result: check(req, forge, source) }));
+    const verified = results.filter((r) => r.result.ok).map((r) => r.source);
+    if (verified.length === 0) {
+      const first = results[0]!.result as Exclude<VerifyResult, { ok: true }>;
+      throw new SlipwayError("invalid_signature", `the delivery's signature ${WHY[first.reason]}: check the hook's secret`);
     }
+    return verified;
   }
 
-  /** POST /hooks: the source is the one linked to the payload's forge repository. */
-  async function findSource(forge: Forge, parsed: ParseResult): Promise<SourceRecord> {
-    const repository = parsed.kind === "bad_request" ? null : parsed.repository;
-    if (!repository) throw new Rejection("not_found", "the delivery names no repository that is linked here");
-    const [source] = await store.findSources(forge.provider, repository);
-    if (!source) throw new Rejection("not_found", `no source is linked to ${forge.provider} repository ${repository}`);
-    return source;
-  }
-
-  async function queuePushes(ctx: Context, source: SourceRecord, pushes: PushEvent[]): Promise<DeliveryAnswer> {
-    const repo = await store.getRepository(source.repositoryId);
-    if (!repo) throw new Rejection("not_found", "the source's repository was deleted");
-    const planned = { builds: [] as NewBuild[], invalid: [] as { build: NewBuild; tag: string }[] };
+  async function queuePushes(ctx: Context, sources: SourceRecord[], pushes: PushEvent[]): Promise<DeliveryAnswer> {
+    const planned: NewBuild[] = [];
     let matchedRules = 0;
-    for (const push of pushes) {
-      const result = await builds.plan(
-        repo,
-        push,
-        { commit: push.commit, commitMessage: push.commitMessage },
-        { type: "push" },
-        { autobuildOnly: true },
-      );
-      planned.builds.push(...result.builds);
-      planned.invalid.push(...result.invalid);
-      matchedRules += result.matchedRules;
+    for (const source of sources) {
+      const repo = await store.getRepository(source.repositoryId);
+      if (!repo) continue;
+      for (const push of pushes) {
+        const result = await builds.plan(repo, push, { commit: push.commit, commitMessage: push.commitMessage }, { type: "push" }, { autobuildOnly: true });
+        planned.push(...result.builds);
+        matchedRules += result.matchedRules;
+      }
     }
-    const all = [...planned.builds, ...planned.invalid.map((i) => i.build)];
-    if (all.length === 0) {
+    if (planned.length === 0) {
       const names = pushes.map((p) => `${p.sourceType} "${p.sourceName}"`).join(", ");
-      const reason = matchedRules > 0 ? `autobuild is off for the rules matching ${names}` : `no build rule matches ${names}`;
-      return ignore(ctx, reason);
+      return ignore(ctx, matchedRules > 0 ? `autobuild is off for the rules matching ${names}` : `no build rule matches ${names}`);
     }
-    const recorded = await record(ctx, 202, "queued", null, all);
+    const recorded = await record(ctx, 202, "queued", null, planned);
     if (recorded.duplicate) return duplicate(ctx, recorded.delivery.id, recorded.builds);
-    const invalidTags = new Map<string, string>();
-    planned.invalid.forEach((item, index) => {
-      const build = recorded.builds[planned.builds.length + index];
-      if (build) invalidTags.set(build.id, item.tag);
-    });
     const delivery = recorded.delivery.id;
+    const answer = { delivery, builds: recorded.builds.map(toQueuedBuildView) };
     try {
-      const dispatched = await builds.dispatch(recorded.builds, invalidTags);
-      logger.info({ delivery, builds: dispatched.map((b) => b.id) }, "builds queued");
-      return { status: 202, body: { delivery, builds: dispatched.map(toQueuedBuildView) } };
+      await builds.dispatch(recorded.builds);
     } catch (err) {
       if (!(err instanceof SlipwayError) || err.code !== "service_unavailable") throw err;
       // The builds are recorded and the sweep queues them once Redis is back; the forge is
       // told to try again, and its redelivery will answer with these builds.
       await store.setDeliveryAnswer(delivery, 503, err.message);
-      return { status: 503, body: { delivery, builds: recorded.builds.map(toQueuedBuildView), error: { code: err.code, message: err.message } } };
+      return { status: 503, body: { ...answer, error: { code: err.code, message: err.message } } };
     }
+    logger.info({ delivery, builds: recorded.builds.map((b) => b.id) }, "builds queued");
+    return { status: 202, body: answer };
   }
 
   async function ignore(ctx: Context, reason: string): Promise<DeliveryAnswer> {
@@ -184,48 +167,74 @@ export function createDeliveryReceiver(deps: ReceiveDeps) {
     return { status: 200, body: { delivery: delivery.id, builds: firstBuilds.map(toQueuedBuildView), ignored: reason } };
   }
 
-  return async function receive(req: DeliveryRequest): Promise<DeliveryAnswer> {
-    const ctx: Context = { source: null, forge: null, event: null, deliveryKey: null };
-    try {
-      await identify(req, ctx);
-      const forge = ctx.forge!;
-      // With a source id the signature is checked before anything of the body is read;
-      // the organisation hook must read the repository's name first to find the secret.
-      if (ctx.source) verify(req, forge, ctx.source);
-      const decoded = decodeBody(headerOf(req.headers, "content-type"), req.rawBody);
-      if (!decoded.ok) throw new Rejection(decoded.code, decoded.message);
-      const parsed = forge.parse(ctx.event!, decoded.payload);
-      if (!ctx.source) {
-        ctx.source = await findSource(forge, parsed);
-        verify(req, forge, ctx.source);
-      }
-      const source = ctx.source;
-      switch (parsed.kind) {
-        case "bad_request":
-          throw new Rejection("bad_request", parsed.message);
-        case "ping":
-          return await ignore(ctx, "ping");
-        case "ignored":
-          return await ignore(ctx, parsed.reason);
-        case "push":
-          if (parsed.repository.toLowerCase() !== source.repository.toLowerCase()) {
-            throw new Rejection(
-              "bad_request",
-              `the delivery is for ${parsed.repository}, but this hook's source is linked to ${source.repository}`,
-            );
-          }
-          return await queuePushes(ctx, source, parsed.pushes);
-      }
-    } catch (err) {
-      if (err instanceof Rejection) return reject(ctx, err);
-      throw err;
-    }
-  };
-}
+  async function reject(ctx: Context, err: SlipwayError): Promise<DeliveryAnswer> {
+    const status = httpStatusOf(err.code);
+    const { delivery } = await record(ctx, status, "rejected", err.message);
+    return { status, body: { delivery: delivery.id, error: { code: err.code, message: err.message } } };
+  }
 
-function headerOf(headers: Headers, name: string): string | undefined {
-  const value = headers[name];
-  return Array.isArray(value) ? value[0] : value;
+  async function handle(req: DeliveryRequest, ctx: Context): Promise<DeliveryAnswer> {
+    await identify(req, ctx);
+    const forge = ctx.forge!;
+    // With a source id the signature is checked before anything of the body is read; the
+    // organisation hook must read the repository's name first to know whose secret to use.
+    if (ctx.source) verify(req, forge, ctx.source);
+    const decoded = decodeBody(headerValue(req.headers, "content-type"), req.rawBody);
+    if (!decoded.ok) throw new SlipwayError(decoded.code, decoded.message);
+    const parsed = forge.parse(ctx.event!, decoded.payload);
+    if (parsed.kind === "bad_request") throw new SlipwayError("bad_request", parsed.message);
+
+    let sources: SourceRecord[];
+    if (ctx.source) {
+      sources = [ctx.source];
+      if (parsed.kind === "push" && parsed.repository.toLowerCase() !== ctx.source.repository.toLowerCase()) {
+        throw new SlipwayError(
+          "bad_request",
+          `the delivery is for ${parsed.repository}, but this hook's source is linked to ${ctx.source.repository}`,
+        );
+      }
+    } else if (parsed.kind !== "push" && parsed.repository === null) {
+      // An organisation's own ping or event names no repository: it builds nothing, so it is
+      // answered without a source to check it against.
+      return ignore(ctx, parsed.kind === "ping" ? "ping" : parsed.reason);
+    } else {
+      sources = await sourcesFor(req, forge, parsed.repository!);
+      ctx.source = sources[0]!;
+    }
+
+    switch (parsed.kind) {
+      case "ping":
+        return ignore(ctx, "ping");
+      case "ignored":
+        return ignore(ctx, parsed.reason);
+      case "push":
+        return queuePushes(ctx, sources, parsed.pushes);
+    }
+  }
+
+  return {
+    async receive(req: DeliveryRequest): Promise<DeliveryAnswer> {
+      const ctx: Context = { source: null, forge: null, event: null, deliveryKey: null };
+      try {
+        return await handle(req, ctx);
+      } catch (err) {
+        if (err instanceof SlipwayError && httpStatusOf(err.code) < 500) return reject(ctx, err);
+        throw err;
+      }
+    },
+    /** A delivery whose body could not be read (too large, aborted) is recorded all the same. */
+    async rejectUnreadable(req: Omit<DeliveryRequest, "rawBody">, err: SlipwayError): Promise<DeliveryAnswer> {
+      const source = req.sourceId === undefined ? undefined : await store.getSource(req.sourceId);
+      const forge = source ? forgeFor(source.provider) : detectForge(req.headers);
+      const ctx: Context = {
+        source: source ?? null,
+        forge: forge ?? null,
+        event: forge?.event(req.headers) ?? null,
+        deliveryKey: forge?.deliveryKey(req.headers) ?? null,
+      };
+      return reject(ctx, err);
+    },
+  };
 }
 
 export type DeliveryReceiver = ReturnType<typeof createDeliveryReceiver>;

@@ -70,10 +70,10 @@ export function createBuildRoutes(deps: BuildRouteDeps): Router {
       { type: "manual" },
       { autobuildOnly: false, ...(ruleId ? { ruleIds: new Set([ruleId]) } : {}) },
     );
-    if (planned.builds.length + planned.invalid.length === 0) {
+    if (planned.builds.length === 0) {
       throw new SlipwayError("validation_failed", `no build rule of ${repo.namespace}/${repo.name} matches ${sourceType} "${sourceName}"`);
     }
-    const started = await builds.start(planned);
+    const started = await builds.start(planned.builds);
     res.status(202).json({ builds: started.map(toQueuedBuildView) });
   });
 
@@ -105,13 +105,18 @@ export function createBuildRoutes(deps: BuildRouteDeps): Router {
 
   /**
    * Streams the log until the build ends. Subscribes before reading the stored log, so no
-   * chunk falls between the two; a gap in sequence numbers is filled from the store.
+   * chunk falls between the two; everything runs in one chain, in order, and a gap in
+   * sequence numbers is filled from the store. Events are only hints: a periodic re-read of
+   * the record ends the stream even if the last event was lost.
    */
   async function followLog(req: Request, res: Response, build: BuildRecord, sse: boolean): Promise<void> {
     const lastEventId = Number(req.headers["last-event-id"] ?? 0);
     let lastSeq = Number.isInteger(lastEventId) && lastEventId > 0 ? lastEventId : 0;
     let ended = false;
-    let pending = Promise.resolve();
+    // Until the subscription is made, there is nothing to undo.
+    let unsubscribe = async (): Promise<void> => {};
+    let chain: Promise<void> = Promise.resolve();
+    const closed = () => ended || res.destroyed;
 
     res.status(200);
     res.setHeader("Cache-Control", "no-cache");
@@ -126,53 +131,55 @@ export function createBuildRoutes(deps: BuildRouteDeps): Router {
         res.write(data);
         return;
       }
-      res.write(`id: ${seq}\nevent: log\n${data.split("\n").map((line) => `data: ${line}`).join("\n")}\n\n`);
+      // Docker's progress output uses bare carriage returns, which also end an SSE line.
+      const lines = data.split(/\r\n|\r|\n/).map((line) => `data: ${line}`);
+      res.write(`id: ${seq}\nevent: log\n${lines.join("\n")}\n\n`);
     };
-
     const catchUp = async () => {
       for (const chunk of await store.readBuildLog(build.id, lastSeq)) write(chunk.seq, chunk.data);
     };
-
-    const finish = async () => {
-      if (ended) return;
+    const stop = async () => {
       ended = true;
+      clearInterval(watch);
       await unsubscribe();
+    };
+    const finishIfEnded = async () => {
+      const now = await store.getBuild(build.id);
+      if (now && !isTerminal(now.status)) return;
       await catchUp();
-      const final = await store.getBuild(build.id);
-      if (sse) res.write(`event: end\ndata: ${JSON.stringify({ status: final?.status ?? build.status })}\n\n`);
+      await stop();
+      if (sse) res.write(`event: end\ndata: ${JSON.stringify({ status: now?.status ?? "deleted" })}\n\n`);
       res.end();
     };
-
-    const onEvent = (event: BuildEvent) => {
-      pending = pending
-        .then(async () => {
-          if (ended) return;
-          if (event.type === "log") {
-            if (event.seq === lastSeq + 1) write(event.seq, event.data);
-            else if (event.seq > lastSeq) await catchUp();
-          } else if (event.type === "status" && isTerminal(event.status)) {
-            await finish();
-          }
-        })
+    const enqueue = (step: () => Promise<void>) => {
+      chain = chain
+        .then(() => (closed() ? undefined : step()))
         .catch((err: unknown) => {
+          void stop();
           res.destroy(err instanceof Error ? err : new Error(String(err)));
         });
     };
 
-    const unsubscribe = await bus.subscribe(build.id, onEvent);
-    req.on("close", () => {
-      ended = true;
-      void unsubscribe();
-    });
-    // A heartbeat keeps proxies from closing a quiet stream.
-    const heartbeat = setInterval(() => {
-      if (!ended && sse) res.write(": keep-alive\n\n");
+    // Attached before anything is awaited, so a client that leaves early leaks nothing.
+    res.on("close", () => void stop());
+    const watch = setInterval(() => {
+      if (sse) res.write(": keep-alive\n\n");
+      enqueue(finishIfEnded);
     }, 15_000);
-    res.on("close", () => clearInterval(heartbeat));
 
-    await catchUp();
-    const now = await store.getBuild(build.id);
-    if (!now || isTerminal(now.status)) await finish();
+    unsubscribe = await bus.subscribe(build.id, (event: BuildEvent) => {
+      enqueue(async () => {
+        if (event.type === "log") {
+          if (event.seq === lastSeq + 1) write(event.seq, event.data);
+          else if (event.seq > lastSeq) await catchUp();
+        } else if (isTerminal(event.status)) {
+          await finishIfEnded();
+        }
+      });
+    });
+    if (res.destroyed) await stop();
+    enqueue(catchUp);
+    enqueue(finishIfEnded);
   }
 
   return router;

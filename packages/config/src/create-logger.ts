@@ -16,8 +16,11 @@ export const REDACT_PATHS = [
   "*.token",
   "*.secret",
   "*.credentials",
+  "*.authorization",
+  "err.config.headers.authorization",
 ];
 
+/** The services' logger: JSON lines on stdout, with every secret-bearing field redacted. */
 export function createLogger(options: { level: string; name: string }): Logger {
   return pino({ name: options.name, level: options.level, redact: { paths: REDACT_PATHS, censor: "[redacted]" } });
 }
