@@ -167,13 +167,15 @@ async function runCheckout(
   };
 
   log(request.commit === "" ? `Cloning ${target.url} at the head of ${request.ref}` : `Cloning ${target.url} at ${short} (${request.ref})`);
-  await must(["init", "-q"]);
-  await must(["remote", "add", "origin", target.url]);
-  const commit = request.commit === "" ? await fetchHead(run, must, target, request.ref) : await fetchCommit(run, target, request, log);
+  // No command here runs quiet (-q): simple-git waits 50 ms after any git command that prints
+  // nothing before it believes it ended, which would cost every build a fifth of a second.
+  await must(["init"]);
+  const commit = request.commit === "" ? await fetchHead(run, must, target, request.ref) : await fetchCommit(run, must, target, request, log);
 
-  await must(["checkout", "-q", "--detach", commit]);
-  const commitMessage = (await must(["log", "-1", "--format=%B", commit])).trimEnd();
-  const committedAt = new Date(Number((await must(["log", "-1", "--format=%ct", commit])).trim()) * 1000).toISOString();
+  await must(["-c", "advice.detachedHead=false", "checkout", "--detach", commit]);
+  const [time, ...message] = (await must(["log", "-1", "--format=%ct%n%B", commit])).split("\n");
+  const commitMessage = message.join("\n").trimEnd();
+  const committedAt = new Date(Number(time) * 1000).toISOString();
   log(`Checked out ${commit.slice(0, 7)}: ${commitMessage.split("\n", 1)[0] ?? ""}`);
   return { dir, commit, commitMessage, committedAt };
 }
@@ -183,7 +185,7 @@ type GitRun = (args: string[]) => Promise<GitOutcome>;
 
 /** Fetches the ref's current head; returns its commit. */
 async function fetchHead(run: GitRun, must: (args: string[]) => Promise<string>, target: CloneTarget, ref: string): Promise<string> {
-  const fetched = await run(["fetch", "-q", "--no-tags", "--depth", "1", "origin", ref]);
+  const fetched = await run(["fetch", "--no-tags", "--depth", "1", target.url, ref]);
   if (!fetched.ok) {
     if (isMissingRef(fetched.stderr)) throw new SlipwayError("commit_not_found", `${ref} does not exist in ${target.url}`);
     throw toCloneError(target.url, fetched.stderr);
@@ -195,16 +197,24 @@ async function fetchHead(run: GitRun, must: (args: string[]) => Promise<string>,
  * Fetches exactly the commit. Servers that refuse a commit by id (protocol v0 without
  * uploadpack.allowReachableSHA1InWant) get the ref, shallow, deepened once before giving up.
  */
-async function fetchCommit(run: GitRun, target: CloneTarget, request: CheckoutRequest, log: (line: string) => void): Promise<string> {
+async function fetchCommit(
+  run: GitRun,
+  must: (args: string[]) => Promise<string>,
+  target: CloneTarget,
+  request: CheckoutRequest,
+  log: (line: string) => void,
+): Promise<string> {
   const short = request.commit.slice(0, 7);
-  const bySha = await run(["fetch", "-q", "--no-tags", "--depth", "1", "origin", request.commit]);
-  if (bySha.ok) return request.commit;
+  const bySha = await run(["fetch", "--no-tags", "--depth", "1", target.url, request.commit]);
+  // A forge may name an annotated tag's object rather than its commit (Bitbucket Data Center):
+  // the commit is what gets built and recorded.
+  if (bySha.ok) return (await must(["rev-parse", "--verify", `${request.commit}^{commit}`])).trim();
   // Auth, reachability and missing repositories fail the same way for any fetch: no point trying the ref.
   if (classifyGitFailure(bySha.stderr) !== "other") throw toCloneError(target.url, bySha.stderr);
   log(`The server would not send ${short} by its id; fetching ${request.ref} instead`);
 
   for (const depth of FALLBACK_DEPTHS) {
-    const fetched = await run(["fetch", "-q", "--no-tags", "--depth", String(depth), "origin", request.ref]);
+    const fetched = await run(["fetch", "--no-tags", "--depth", String(depth), target.url, request.ref]);
     if (!fetched.ok) {
       if (isMissingRef(fetched.stderr)) {
         throw new SlipwayError(
@@ -214,7 +224,9 @@ async function fetchCommit(run: GitRun, target: CloneTarget, request: CheckoutRe
       }
       throw toCloneError(target.url, fetched.stderr);
     }
-    if ((await run(["cat-file", "-e", `${request.commit}^{commit}`])).ok) return request.commit;
+    // Not --quiet: simple-git takes a failing git command that prints nothing for a success.
+    const peeled = await run(["rev-parse", "--verify", `${request.commit}^{commit}`]);
+    if (peeled.ok && peeled.stdout.trim() !== "") return peeled.stdout.trim();
     log(`${short} is not within the last ${depth} commits of ${request.ref}`);
   }
   throw new SlipwayError(

@@ -176,6 +176,9 @@ export function createDeliveryReceiver(deps: ReceiveDeps) {
   async function handle(req: DeliveryRequest, ctx: Context): Promise<DeliveryAnswer> {
     await identify(req, ctx);
     const forge = ctx.forge!;
+    // A forge's connection test (Bitbucket Server's diagnostics:ping) comes unsigned, maybe
+    // without a body: it builds nothing, so it is answered as it is.
+    if (forge.unsignedEvents?.has(ctx.event!)) return ignore(ctx, "ping");
     // With a source id the signature is checked before anything of the body is read; the
     // organisation hook must read the repository's name first to know whose secret to use.
     if (ctx.source) verify(req, forge, ctx.source);
