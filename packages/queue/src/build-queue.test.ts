@@ -61,6 +61,33 @@ describe("build queue on a real Redis", () => {
     await queue.close();
   });
 
+  it("queues a build again whose job ended without ending it, only when asked to replace it", async () => {
+    const prefix = uniquePrefix();
+    prefixes.push(prefix);
+    const queue = createBuildQueue({ redisUrl, prefix });
+    let runs = 0;
+    const worker = createBuildWorker({
+      redisUrl,
+      prefix,
+      concurrency: 1,
+      lockDuration: 5_000,
+      processor: async () => {
+        runs += 1;
+        if (runs === 1) throw new Error("the database was down");
+      },
+    });
+    void worker.run();
+    await queue.enqueue("flaky");
+    await waitFor("the first run to fail", async () => (runs === 1 && !(await queue.holds("flaky")) ? true : undefined));
+    await queue.enqueue("flaky");
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(runs, 1, "a plain enqueue leaves the ended job alone");
+    await queue.enqueue("flaky", { replaceEnded: true });
+    await waitFor("the second run", () => (runs === 2 ? true : undefined));
+    await worker.close();
+    await queue.close();
+  });
+
   it("removes a waiting build but not a running one", async () => {
     const prefix = uniquePrefix();
     prefixes.push(prefix);

@@ -27,8 +27,11 @@ export function createRedis(url: string, options: RedisOptions = {}): Redis {
 }
 
 export interface BuildQueue {
-  /** Queues a build; idempotent on the build id (a queued or running job is not added twice). */
-  enqueue(buildId: string): Promise<void>;
+  /**
+   * Queues a build; idempotent on the build id (a queued or running job is not added twice).
+   * `replaceEnded`: a job of this build that already ended is replaced (the recovery sweep).
+   */
+  enqueue(buildId: string, options?: { replaceEnded?: boolean }): Promise<void>;
   /** Removes a build that no worker has taken yet; false when it is running or gone. */
   remove(buildId: string): Promise<boolean>;
   /** Whether BullMQ still holds a job for this build (waiting, active or delayed). */
@@ -43,11 +46,13 @@ export function createBuildQueue(options: QueueOptions): BuildQueue {
   const connection = createRedis(options.redisUrl);
   const queue = new Queue<BuildJob>(BUILD_QUEUE, { connection, prefix: options.prefix });
   return {
-    async enqueue(buildId) {
-      // A job that ended (its processor threw, e.g. on a database outage) keeps the build's id;
-      // BullMQ ignores an add with a taken id, so the old job goes first.
-      const previous = await queue.getJob(buildId);
-      if (previous && ((await previous.isFailed()) || (await previous.isCompleted()))) await previous.remove();
+    async enqueue(buildId, options = {}) {
+      if (options.replaceEnded) {
+        // A job that ended (its processor threw, e.g. on a database outage) keeps the build's id;
+        // BullMQ ignores an add with a taken id, so the old job goes first.
+        const previous = await queue.getJob(buildId);
+        if (previous && ((await previous.isFailed()) || (await previous.isCompleted()))) await previous.remove();
+      }
       await queue.add(
         "build",
         { v: 1, buildId },

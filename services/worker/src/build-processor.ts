@@ -148,7 +148,6 @@ export function createBuildProcessor(deps: ProcessorDeps): BuildProcessor {
   }
 
   async function run(build: BuildRecord, log: BuildLog, signal: AbortSignal): Promise<void> {
-    const started = await move(build, ["queued", ...RUNNING], "cloning", { startedAt: new Date().toISOString() });
     const source = await store.getSourceOfRepository(build.repositoryId);
     if (!source) throw new SlipwayError("clone_failed", "the repository has no linked source any more");
     const repo = await store.getRepository(build.repositoryId);
@@ -163,7 +162,7 @@ export function createBuildProcessor(deps: ProcessorDeps): BuildProcessor {
       .checkout({ cloneUrl: source.cloneUrl, commit: build.commit, ref: gitRef, ...(credentials ? { credentials } : {}) }, signal);
     let builtRef: string | undefined;
     try {
-      const built = await buildImage(started, checkout, log, signal);
+      const built = await buildImage(build, checkout, log, signal);
       builtRef = built.ref;
       const current = await move(built.build, ["building"], "pushing");
       // Commits are ordered by committer date, then by build: the rank of this build's claim.
@@ -182,8 +181,13 @@ export function createBuildProcessor(deps: ProcessorDeps): BuildProcessor {
   }
 
   return async (job, _token, jobSignal) => {
-    const build = await store.getBuild(job.data.buildId);
-    if (!build || isTerminal(build.status)) return;
+    // Taking the build is the first thing done: a build that ended (canceled) or was deleted
+    // while it waited is not taken, and nothing is read before the pickup is on record.
+    const build = await store.transitionBuild(job.data.buildId, ["queued", ...RUNNING], "cloning", {
+      startedAt: new Date().toISOString(),
+    });
+    if (!build) return;
+    await announce(build.id, "cloning");
     const child = logger.child({ build: build.id, repository: build.repository });
     const log = createBuildLog({
       buildId: build.id,
@@ -191,7 +195,7 @@ export function createBuildProcessor(deps: ProcessorDeps): BuildProcessor {
       bus,
       onError: (err) => child.error({ err }, "could not store a log chunk"),
     });
-    if (build.status !== "queued") log.line("Picked up again: the worker that had this build stopped");
+    if (job.stalledCounter > 0) log.line("Picked up again: the worker that had this build stopped");
 
     const timeout = AbortSignal.timeout(deps.buildTimeoutMs);
     // The cancel event may be lost (Redis reconnecting): the record has the last word.

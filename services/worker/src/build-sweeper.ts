@@ -18,7 +18,7 @@ export function createBuildSweeper(deps: { store: Store; queue: BuildQueue; bus:
     for (const build of await store.listBuildsByStatus(["queued"], 500)) {
       if (old(build.queuedAt) && !(await queue.holds(build.id))) {
         logger.warn({ build: build.id }, "queueing a recorded build the queue did not hold");
-        await queue.enqueue(build.id);
+        await queue.enqueue(build.id, { replaceEnded: true });
       }
     }
     for (const build of await store.listBuildsByStatus(["cloning", "building", "pushing"], 500)) {
