@@ -331,16 +331,20 @@ async function main(): Promise<void> {
       toAnswer.push(acceptedAt - at(build, "queued"));
       afterAnswer.push(at(build, "cloning") - acceptedAt);
     }
-    const p99 = percentile(pickups, 99);
-    console.log(`\npickup: queued → cloning in the build's timeline, idle worker, ${pickups.length} builds one at a time`);
+    // The issue's pickup is 202 → cloning (the client's receipt of the answer to the worker's
+    // stamp, one clock); queued → cloning, which adds the API's own work, is printed beside it.
+    const p99 = percentile(afterAnswer, 99);
+    console.log(`\npickup, idle worker, ${pickups.length} builds one at a time`);
+    console.log(
+      `  202 received → cloning: p50 ${ms(median(afterAnswer))}   p90 ${ms(percentile(afterAnswer, 90))}   p99 ${ms(p99)}   max ${ms(Math.max(...afterAnswer))}` +
+        "   (negative: the worker started before the answer reached the client)",
+    );
+    console.log(`  queued → cloning in the build's timeline (adds the API's recording and queueing):`);
     console.log(
       `  p50 ${ms(median(pickups))}   p90 ${ms(percentile(pickups, 90))}   p99 ${ms(p99)}   max ${ms(Math.max(...pickups))}` +
         (pickups.length < 100 ? `   (p99 of ${pickups.length} is the slowest)` : ""),
     );
-    console.log(
-      `  of which queued → 202 received by the client: p50 ${ms(median(toAnswer))}, max ${ms(Math.max(...toAnswer))}; ` +
-        `202 received → cloning: p50 ${ms(median(afterAnswer))}, max ${ms(Math.max(...afterAnswer))} (negative: the worker started first)`,
-    );
+    console.log(`  of which queued → 202 received by the client: p50 ${ms(median(toAnswer))}, max ${ms(Math.max(...toAnswer))}`);
     const slowest = pickups
       .map((pickup, i) => ({ pickup, toAnswer: toAnswer[i] ?? 0, afterAnswer: afterAnswer[i] ?? 0 }))
       .sort((a, b) => b.pickup - a.pickup)
@@ -351,7 +355,7 @@ async function main(): Promise<void> {
     console.log("");
     console.log(`goal cold ≤ ${GOALS.coldRatio}×: ${ratio(coldRatio)} (${verdict(coldRatio <= GOALS.coldRatio)})`);
     console.log(`goal warm ≤ ${GOALS.warmRatio}×: ${ratio(warmRatio)} (${verdict(warmRatio <= GOALS.warmRatio)})`);
-    console.log(`goal pickup p99 ≤ ${GOALS.pickupP99Ms} ms: ${ms(p99)} (${verdict(p99 <= GOALS.pickupP99Ms)})`);
+    console.log(`goal pickup (202 → cloning) p99 ≤ ${GOALS.pickupP99Ms} ms: ${ms(p99)} (${verdict(p99 <= GOALS.pickupP99Ms)})`);
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
