@@ -1,0 +1,140 @@
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { forgeFor, type Provider, type PushEvent } from "@slipway/core";
+import { startGitServer, type GitServer } from "../git-server.js";
+import { registryDigest } from "../support/docker.js";
+import { loadFixture, sendFixture } from "../support/forges.js";
+import { requireEnv, startSlipway, type Slipway } from "../support/slipway.js";
+
+const registry = requireEnv("SLIPWAY_REGISTRY");
+const baseImage = requireEnv("SLIPWAY_TEST_BASE_IMAGE");
+
+/**
+ * Every forge's real-shaped push deliveries, through the HTTP endpoints, to images in the
+ * registry. The first case of each forge goes to the organisation-wide `POST /hooks`, so the
+ * forge is told by its headers alone; the others to the source's own hook URL.
+ */
+const CASES: { provider: Provider; fixture: string; orgHook: boolean }[] = [
+  { provider: "gitlab", fixture: "gitlab/push.json", orgHook: true },
+  { provider: "bitbucket", fixture: "bitbucket/push.json", orgHook: true },
+  { provider: "bitbucket-server", fixture: "bitbucket-server/refs-changed.json", orgHook: true },
+  { provider: "gitea", fixture: "gitea/push.json", orgHook: true },
+  { provider: "gitlab", fixture: "gitlab/push-nested-namespace.json", orgHook: false },
+  { provider: "gitlab", fixture: "gitlab/tag-push-annotated.json", orgHook: false },
+  { provider: "bitbucket", fixture: "bitbucket/push-several-changes.json", orgHook: false },
+  { provider: "gitea", fixture: "gitea/push-forgejo.json", orgHook: false },
+  { provider: "gitea", fixture: "gitea/push-gogs.json", orgHook: false },
+];
+
+describe("every forge's push deliveries become images", () => {
+  let git: GitServer;
+  let slipway: Slipway;
+  let gitRoot: string;
+
+  before(async () => {
+    const tmp = process.env["SLIPWAY_TEST_TMP"] ?? tmpdir();
+    mkdirSync(tmp, { recursive: true });
+    gitRoot = mkdtempSync(join(tmp, "git-forges-"));
+    git = await startGitServer({ root: gitRoot });
+    slipway = await startSlipway();
+  });
+
+  after(async () => {
+    await slipway?.stop();
+    await git?.close();
+    rmSync(gitRoot, { recursive: true, force: true });
+  });
+
+  for (const { provider, fixture: path, orgHook } of CASES) {
+    it(`${path} at ${orgHook ? "POST /hooks" : "the source's hook URL"}`, async () => {
+      const fixture = loadFixture(path);
+      const forge = forgeFor(provider)!;
+      const event = forge.event(Object.fromEntries(Object.entries(fixture.headers).map(([k, v]) => [k.toLowerCase(), v])))!;
+      const parsed = forge.parse(event, fixture.body);
+      assert.equal(parsed.kind, "push", `${path} is a push`);
+      const pushes = (parsed as { pushes: PushEvent[]; repository: string }).pushes;
+      const forgeRepository = (parsed as { repository: string }).repository;
+
+      // The forge repository is served by our git server, under any name: Slipway clones the
+      // source's configured URL, never one from the payload.
+      const name = `f-${randomBytes(4).toString("hex")}`;
+      await git.createRepo(`forges/${name}`);
+      let body = JSON.stringify(fixture.body);
+      for (const [index, push] of pushes.entries()) {
+        const files = { Dockerfile: `FROM ${baseImage}\nCMD ["echo", "${provider} ${index}"]\n` };
+        const options = push.sourceType === "branch" ? { branch: push.sourceName } : { tag: push.sourceName, annotated: true };
+        const { commit } = await git.commitAndPush(`forges/${name}`, files, options);
+        body = body.replaceAll(push.commit, commit);
+      }
+
+      assert.equal((await slipway.api("POST", "/repositories", { namespace: "forges", name })).status, 201);
+      const linked = await slipway.api("PUT", `/repositories/forges/${name}/source`, {
+        provider,
+        repository: forgeRepository,
+        cloneUrl: git.url(`forges/${name}`),
+      });
+      assert.equal(linked.status, 201, JSON.stringify(linked.body));
+      const rules = await slipway.api("GET", `/repositories/forges/${name}/rules`);
+      await slipway.api("DELETE", `/repositories/forges/${name}/rules/${rules.body.rules[0].id}`);
+      for (const [index, push] of pushes.entries()) {
+        const rule = await slipway.api("POST", `/repositories/forges/${name}/rules`, {
+          sourceType: push.sourceType,
+          sourceName: push.sourceName,
+          dockerTag: `p${index}`,
+        });
+        assert.equal(rule.status, 201, JSON.stringify(rule.body));
+      }
+
+      const url = orgHook ? `${slipway.url}/hooks` : linked.body.webhookUrl;
+      const answer = await sendFixture(url, provider, fixture, body, { secret: linked.body.secret });
+      assert.equal(answer.status, 202, JSON.stringify(answer.body));
+      assert.equal(answer.body.builds.length, pushes.length);
+      for (const queued of answer.body.builds) {
+        const build = await slipway.waitForBuild(queued.id);
+        assert.equal(build.status, "success", JSON.stringify(build.error));
+        assert.equal(await registryDigest(registry, `forges/${name}`, build.tags[0]), build.digest);
+      }
+      const deliveries = await slipway.api("GET", `/deliveries?source=${linked.body.id}`);
+      const [delivery] = deliveries.body.deliveries;
+      assert.equal(delivery.provider, provider);
+      assert.equal(delivery.outcome, "queued");
+      assert.ok(delivery.deliveryId, "the forge's delivery id is recorded");
+    });
+  }
+
+  it("answers each forge's deletions and pings with 200 and builds nothing", async () => {
+    const cases: [Provider, string][] = [
+      ["gitlab", "gitlab/branch-delete.json"],
+      ["gitlab", "gitlab/tag-delete.json"],
+      ["bitbucket", "bitbucket/push-branch-deleted.json"],
+      ["bitbucket-server", "bitbucket-server/refs-changed-delete.json"],
+      ["bitbucket-server", "bitbucket-server/diagnostics-ping.json"],
+      ["gitea", "gitea/delete-branch.json"],
+      ["gitea", "gitea/push-branch-deleted.json"],
+      ["gitea", "gitea/create-tag.json"],
+    ];
+    const name = `quiet-${randomBytes(4).toString("hex")}`;
+    await git.createRepo(`forges/${name}`);
+    assert.equal((await slipway.api("POST", "/repositories", { namespace: "forges", name })).status, 201);
+    for (const [provider, path] of cases) {
+      const fixture = loadFixture(path);
+      const linked = await slipway.api("PUT", `/repositories/forges/${name}/source`, {
+        provider,
+        repository: "any/thing",
+        cloneUrl: git.url(`forges/${name}`),
+      });
+      // Bitbucket Server's connection test comes unsigned.
+      const secret = path.endsWith("diagnostics-ping.json") ? undefined : linked.body.secret;
+      const answer = await sendFixture(linked.body.webhookUrl, provider, fixture, JSON.stringify(fixture.body), secret ? { secret } : {});
+      assert.equal(answer.status, 200, `${path}: ${JSON.stringify(answer.body)}`);
+      assert.deepEqual(answer.body.builds, [], path);
+      assert.ok(answer.body.ignored, path);
+    }
+    const builds = await slipway.api("GET", `/repositories/forges/${name}/builds`);
+    assert.equal(builds.body.builds.length, 0);
+  });
+});
