@@ -7,7 +7,7 @@ import { after, before, describe, it } from "node:test";
 import { forgeFor, type Provider, type PushEvent } from "@slipway/core";
 import { startGitServer, type GitServer } from "../git-server.js";
 import { registryDigest } from "../support/docker.js";
-import { loadFixture, sendFixture } from "../support/forges.js";
+import { loadFixture, postDelivery, sendFixture } from "../support/forges.js";
 import { requireEnv, startSlipway, type Slipway } from "../support/slipway.js";
 
 const registry = requireEnv("SLIPWAY_REGISTRY");
@@ -98,11 +98,13 @@ describe("every forge's push deliveries become images", () => {
         assert.equal(build.status, "success", JSON.stringify(build.error));
         assert.equal(await registryDigest(registry, `forges/${name}`, build.tags[0]), build.digest);
       }
+      // The forge's redelivery (the same delivery identity) answers with the same builds.
+      const again = await postDelivery(url, answer.headers, body);
+      assert.equal(again.status, 200, JSON.stringify(again.body));
+      assert.deepEqual(again.body.builds.map((b: any) => b.id), answer.body.builds.map((b: any) => b.id));
       const deliveries = await slipway.api("GET", `/deliveries?source=${linked.body.id}`);
-      const [delivery] = deliveries.body.deliveries;
-      assert.equal(delivery.provider, provider);
-      assert.equal(delivery.outcome, "queued");
-      assert.ok(delivery.deliveryId, "the forge's delivery id is recorded");
+      assert.deepEqual(deliveries.body.deliveries.map((d: any) => [d.provider, d.outcome]), [[provider, "duplicate"], [provider, "queued"]]);
+      assert.ok(deliveries.body.deliveries[1].deliveryId, "the forge's delivery id is recorded");
     });
   }
 

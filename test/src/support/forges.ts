@@ -41,6 +41,11 @@ export async function sendFixture(url: string, provider: Provider, fixture: Fixt
     headers[name.toLowerCase()] = /delivery|uuid|request-id|idempotency-key/i.test(name) ? fresh : value;
   }
   Object.assign(headers, options.secret === undefined ? {} : signFor(provider, options.secret, body), options.headers);
+  return { ...(await postDelivery(url, headers, body)), headers };
+}
+
+/** POSTs a delivery with exactly these headers (a forge's redelivery sends the same ones). */
+export async function postDelivery(url: string, headers: Record<string, string>, body: string) {
   const res = await fetch(url, { method: "POST", headers, body });
   const text = await res.text();
   return { status: res.status, body: text ? (JSON.parse(text) as any) : undefined };
