@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
+import { createHmac, randomBytes, randomUUID } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -107,6 +107,39 @@ describe("every forge's push deliveries become images", () => {
       assert.ok(deliveries.body.deliveries[1].deliveryId, "the forge's delivery id is recorded");
     });
   }
+
+  it("takes form-encoded deliveries (a payload field), signed as each forge signs them", async () => {
+    for (const provider of ["github", "gitea"] as const) {
+      const name = `form-${provider}-${randomBytes(3).toString("hex")}`;
+      await git.createRepo(`forges/${name}`);
+      const { commit } = await git.commitAndPush(`forges/${name}`, { Dockerfile: `FROM ${baseImage}\nCMD ["echo", "form"]\n` });
+      await slipway.api("POST", "/repositories", { namespace: "forges", name });
+      const linked = await slipway.api("PUT", `/repositories/forges/${name}/source`, {
+        provider,
+        repository: `forges/${name}`,
+        cloneUrl: git.url(`forges/${name}`),
+      });
+      const json = JSON.stringify({
+        ref: "refs/heads/main",
+        before: "0".repeat(40),
+        after: commit,
+        repository: { full_name: `forges/${name}` },
+        head_commit: { id: commit, message: "form" },
+        commits: [{ id: commit, message: "form" }],
+        pusher: { name: "someone" },
+      });
+      const body = new URLSearchParams({ payload: json }).toString();
+      // GitHub signs the bytes it sends; Gitea signs the JSON inside the form field.
+      const signed = createHmac("sha256", linked.body.secret).update(provider === "github" ? body : json).digest("hex");
+      const headers: Record<string, string> =
+        provider === "github"
+          ? { "x-github-event": "push", "x-github-delivery": randomUUID(), "x-hub-signature-256": `sha256=${signed}` }
+          : { "x-gitea-event": "push", "x-gitea-delivery": randomUUID(), "x-gitea-signature": signed };
+      const answer = await postDelivery(linked.body.webhookUrl, { ...headers, "content-type": "application/x-www-form-urlencoded" }, body);
+      assert.equal(answer.status, 202, `${provider}: ${JSON.stringify(answer.body)}`);
+      assert.equal((await slipway.waitForBuild(answer.body.builds[0].id)).status, "success");
+    }
+  });
 
   it("answers each forge's deletions and pings with 200 and builds nothing", async () => {
     const cases: [Provider, string][] = [
