@@ -1,6 +1,9 @@
 import { newId, SlipwayError, type BuildStatus, type Provider, type RuleInput } from "@slipway/core";
 import { sql, type Kysely, type SqlBool } from "kysely";
 import { createMigrator } from "./migrations/index.js";
+import { createTriggerStore, type TriggerStore } from "./triggers-store.js";
+import { createVariableStore, type VariableStore } from "./variables-store.js";
+import { createWebhookStore, type WebhookStore } from "./webhooks-store.js";
 import {
   toBuildChanges,
   toBuildEventRecord,
@@ -48,9 +51,15 @@ const now = (): string => new Date().toISOString();
 /** The Store over Kysely; the same queries run on SQLite and PostgreSQL. */
 export class KyselyStore implements Store {
   readonly #db: Kysely<Database>;
+  readonly triggers: TriggerStore;
+  readonly variables: VariableStore;
+  readonly webhooks: WebhookStore;
 
   constructor(db: Kysely<Database>) {
     this.#db = db;
+    this.triggers = createTriggerStore(db);
+    this.variables = createVariableStore(db);
+    this.webhooks = createWebhookStore(db);
   }
 
   async migrate(): Promise<void> {

@@ -4,7 +4,11 @@
  * - booleans are integers 0/1 (SQLite has no boolean type);
  * - structured values (cause, tags, build args, error) are JSON text.
  */
-export interface Database {
+import type { TriggerTables } from "./schema-triggers.js";
+import type { VariableTables } from "./schema-variables.js";
+import type { WebhookTables } from "./schema-webhooks.js";
+
+export interface Database extends TriggerTables, VariableTables, WebhookTables {
   repositories: RepositoryTable;
   sources: SourceTable;
   rules: RuleTable;

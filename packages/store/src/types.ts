@@ -7,6 +7,11 @@ import type {
   BuildRule,
   SourceType,
 } from "@slipway/core";
+import type { TriggerStore } from "./triggers-store.js";
+import type { VariableStore } from "./variables-store.js";
+import type { WebhookStore } from "./webhooks-store.js";
+
+export type { TriggerStore, VariableStore, WebhookStore };
 
 /**
  * Records as the store keeps them. Times are ISO-8601 UTC strings with milliseconds
@@ -161,6 +166,13 @@ export interface BuildUpdate {
 }
 
 export interface Store {
+  /** Trigger URLs (CONTRACT §4). */
+  readonly triggers: TriggerStore;
+  /** Build variables, secret ones sealed (CONTRACT §5). */
+  readonly variables: VariableStore;
+  /** Outgoing webhooks and their delivery attempts (CONTRACT §7). */
+  readonly webhooks: WebhookStore;
+
   /** Brings the schema up to date (idempotent; safe to run from several processes). */
   migrate(): Promise<void>;
   /** Throws when the database cannot be reached. */

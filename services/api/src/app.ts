@@ -15,6 +15,10 @@ import { createBuildRoutes } from "./routes/build-routes.js";
 import { createDeliveryRoutes } from "./routes/delivery-routes.js";
 import { createHealthRoutes, type ReadinessCheck } from "./routes/health-routes.js";
 import { createRepositoryRoutes } from "./routes/repository-routes.js";
+import type { RouteDeps } from "./routes/route-deps.js";
+import { createTriggerRoutes } from "./routes/trigger-routes.js";
+import { createVariableRoutes } from "./routes/variable-routes.js";
+import { createWebhookRoutes } from "./routes/webhook-routes.js";
 import { createMetrics } from "./metrics.js";
 
 export interface AppDeps {
@@ -26,6 +30,8 @@ export interface AppDeps {
   logger: Logger;
   /** Extra readiness checks beyond the database and Redis (the Docker engine, in main). */
   checks?: Record<string, ReadinessCheck>;
+  /** Operator settings read by route modules; main passes process.env. */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 /** The HTTP application, from its dependencies: no process.env, no listening. */
@@ -34,6 +40,9 @@ export function createApp(deps: AppDeps): Express {
   const metrics = createMetrics({ store, queue });
   const builds = createBuildService({ store, queue, bus, registry: config.registry, logger });
   const receiver = createDeliveryReceiver({ store, builds, secrets, logger, onRecorded: metrics.countDelivery });
+
+  const routeDeps: RouteDeps = { store, builds, queue, bus, secrets, logger, publicUrl: config.publicUrl, env: deps.env ?? {} };
+  const triggers = createTriggerRoutes(routeDeps);
 
   const app = express();
   app.disable("x-powered-by");
@@ -51,6 +60,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(metrics.router);
   app.use(createHealthRoutes({ database: () => store.ping(), redis: () => queue.ping(), ...deps.checks }));
   app.use(createHookRoutes(receiver));
+  app.use(triggers.call);
 
   const api = express.Router();
   api.use(requireAdmin(config.adminToken));
@@ -58,6 +68,9 @@ export function createApp(deps: AppDeps): Express {
   api.use(createRepositoryRoutes({ store, builds, secrets, publicUrl: config.publicUrl }));
   api.use(createBuildRoutes({ store, builds, bus }));
   api.use(createDeliveryRoutes({ store }));
+  api.use(triggers.api);
+  api.use(createVariableRoutes(routeDeps));
+  api.use(createWebhookRoutes(routeDeps));
   app.use("/api/v1", api);
 
   // The dashboard: static pages over the same API, served by Slipway itself (no CDN).

@@ -23,6 +23,7 @@ const app = createApp({
   secrets: createSecretBox(config.secretKey),
   logger,
   checks: { docker: () => pingDocker(config.dockerHost) },
+  env: process.env,
 });
 
 const server = app.listen(config.port, config.host, () => {

@@ -35,6 +35,8 @@ export interface ProcessorDeps {
   buildTimeoutMs: number;
   /** How often a running build re-reads its record, to stop if it was canceled (a lost event). */
   watchMs?: number;
+  /** Told of every build this worker ends (outgoing webhooks); its failures are logged, never the build's. */
+  onEnded?: (build: BuildRecord) => Promise<void>;
 }
 
 const RUNNING: BuildStatus[] = ["cloning", "building", "pushing"];
@@ -74,7 +76,13 @@ export function createBuildProcessor(deps: ProcessorDeps): BuildProcessor {
       error,
       finishedAt: new Date().toISOString(),
     });
-    if (moved) await announce(build.id, status);
+    if (!moved) return;
+    await announce(build.id, status);
+    try {
+      await deps.onEnded?.(moved);
+    } catch (err) {
+      logger.error({ err, build: build.id }, "could not act on the build's end");
+    }
   }
 
   function registryAuth(repo: RepositoryRecord): RegistryAuth | undefined {

@@ -1,9 +1,15 @@
 import { Migrator, type Kysely, type Migration } from "kysely";
 import { initial } from "./0001-initial.js";
+import { triggersMigration } from "./0002-triggers.js";
+import { variablesMigration } from "./0003-variables.js";
+import { webhooksMigration } from "./0004-webhooks.js";
 
 /** Every migration, by name; names sort in the order they run. */
 export const migrations: Readonly<Record<string, Migration>> = {
   "0001_initial": initial,
+  "0002_triggers": triggersMigration,
+  "0003_variables": variablesMigration,
+  "0004_webhooks": webhooksMigration,
 };
 
 /** A migrator over the in-code migrations (no files to find at run time). */

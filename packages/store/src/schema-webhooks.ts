@@ -1,0 +1,3 @@
+/** Table shapes of the webhooks feature; merged into Database in schema.ts. */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface WebhookTables {}
