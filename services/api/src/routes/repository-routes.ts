@@ -3,6 +3,8 @@ import {
   generateToken,
   isProvider,
   isValidRepositoryPath,
+  matchRule,
+  planBuilds,
   PROVIDERS,
   SlipwayError,
   validateRuleInput,
@@ -165,6 +167,35 @@ export function createRepositoryRoutes(deps: RepositoryRouteDeps): Router {
     if (!input.ok) throw new SlipwayError("validation_failed", input.message);
     const rule = await store.createRule(repo.id, input.value as RuleInput);
     res.status(201).json(toRuleView(rule));
+  });
+
+  /** Dry run: which rules a branch or tag matches, and the tags each would push. */
+  router.post("/repositories/:namespace/:name/rules/match", async (req, res) => {
+    const repo = await loadRepository(store, req);
+    const body = asBody(req.body);
+    const sourceType = requiredString(body, "sourceType").toLowerCase();
+    if (sourceType !== "branch" && sourceType !== "tag") {
+      throw new SlipwayError("validation_failed", `"sourceType" must be "branch" or "tag"`);
+    }
+    const sourceName = requiredString(body, "sourceName");
+    const rules = await store.listRules(repo.id);
+    const matches = rules.flatMap((rule) => {
+      const match = matchRule(rule, sourceType, sourceName);
+      if (match === undefined) return [];
+      return [
+        "tags" in match
+          ? { ruleId: rule.id, autobuild: rule.autobuild, tags: match.tags, dockerfile: rule.dockerfile, context: rule.context }
+          : { ruleId: rule.id, autobuild: rule.autobuild, tags: [], invalidTag: match.invalidTag, dockerfile: rule.dockerfile, context: rule.context },
+      ];
+    });
+    const { plans } = planBuilds(rules, sourceType, sourceName, { autobuildOnly: true });
+    res.json({
+      sourceType,
+      sourceName,
+      matches,
+      // What a push would queue (autobuild rules): rules sharing a Dockerfile and context share one build.
+      builds: plans.map((plan) => ({ ruleIds: plan.ruleIds, tags: plan.tags, dockerfile: plan.dockerfile, context: plan.context })),
+    });
   });
 
   async function loadRule(req: Request) {
