@@ -194,6 +194,24 @@ describe("createDockerImageBuilder", () => {
     });
   });
 
+  it("pulls the last image of its tags as a cache source when the engine lacks it", async () => {
+    const files = { Dockerfile: `FROM ${BASE}\nRUN echo "layer ${randomUUID()}" > /layer\n` };
+    const ref = `${REGISTRY}/${ns}/cached:latest`;
+    const first = await build(files, { tags: [ref] });
+    const { digest } = await builder.push({ tag: ref, log: () => {} }, never);
+    pushed.push({ name: `${ns}/cached`, digest });
+    // The engine forgets the image and its layers, as a new worker's engine would not have them.
+    await docker.getImage(first.imageId).remove({ force: true });
+
+    const again = await build(files, { tags: [`${REGISTRY}/${ns}/cached:next`], cacheFrom: { refs: [ref, `${REGISTRY}/${ns}/never-pushed:latest`] } });
+    assert.match(again.output, new RegExp(`Pulled ${ref.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} as a cache source`));
+    assert.match(again.output, /No cache from .*never-pushed/);
+    assert.match(again.output, /Using cache/);
+
+    const off = await build(files, { tags: [`${REGISTRY}/${ns}/cached:off`], cache: false, cacheFrom: { refs: [ref] } });
+    assert.doesNotMatch(off.output, /Using cache|as a cache source/);
+  });
+
   it("answers dockerfile_error for a failing step and keeps the log up to it", async () => {
     const chunks: { at: number; text: string }[] = [];
     await assert.rejects(

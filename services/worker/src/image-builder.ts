@@ -17,6 +17,11 @@ export interface BuildRequest {
   /** false: build without the layer cache. */
   cache: boolean;
   labels?: Record<string, string>;
+  /**
+   * Images whose layers may serve as cache (with `cache` on): the last images of the build's
+   * tags. One the engine lacks is pulled first, with `auth`; one that cannot be had is skipped.
+   */
+  cacheFrom?: { refs: string[]; auth?: RegistryAuth };
   /** Build output as it arrives: text with its own newlines. */
   log: (chunk: string) => void;
 }
@@ -57,11 +62,40 @@ export interface DockerImageBuilderOptions {
 export function createDockerImageBuilder(options: DockerImageBuilderOptions): ImageBuilder {
   const { docker } = options;
   const engine = describeEngine(docker);
+
+  /** The cache images the engine has or can pull now; a missing one is no error (a first build). */
+  async function present(refs: string[], auth: RegistryAuth | undefined, log: (chunk: string) => void, signal: AbortSignal): Promise<string[]> {
+    const found: string[] = [];
+    for (const ref of refs) {
+      try {
+        await docker.getImage(ref).inspect();
+        found.push(ref);
+        continue;
+      } catch (err) {
+        if ((err as { statusCode?: number }).statusCode !== 404) throw toEngineError(err, signal, engine);
+      }
+      try {
+        const stream = await docker.pull(ref, { authconfig: auth ?? {}, abortSignal: signal });
+        let failure: string | undefined;
+        await followJsonStream(stream, signal, (message) => {
+          failure = errorOf(message) ?? failure;
+        });
+        if (failure !== undefined) throw new Error(failure);
+        log(`Pulled ${ref} as a cache source\n`);
+        found.push(ref);
+      } catch (err) {
+        signal.throwIfAborted();
+        log(`No cache from ${ref}: ${err instanceof Error ? err.message : String(err)}\n`);
+      }
+    }
+    return found;
+  }
   return {
     async build(req, signal) {
       signal.throwIfAborted();
       const [first, ...others] = req.tags;
       if (first === undefined) throw new SlipwayError("invalid_tag", "a build needs at least one tag");
+      const cacheFrom = req.cache && req.cacheFrom ? await present(req.cacheFrom.refs, req.cacheFrom.auth, req.log, signal) : [];
       const context = await packContext(req.contextDir, req.dockerfile);
       let stream: NodeJS.ReadableStream;
       try {
@@ -70,6 +104,7 @@ export function createDockerImageBuilder(options: DockerImageBuilderOptions): Im
           dockerfile: req.dockerfile,
           buildargs: req.buildArgs,
           nocache: !req.cache,
+          ...(cacheFrom.length > 0 ? { cachefrom: JSON.stringify(cacheFrom) } : {}),
           ...(options.network === undefined ? {} : { networkmode: options.network }),
           // Intermediate containers go, whether the build succeeds, fails or its connection is closed.
           rm: true,
