@@ -193,7 +193,7 @@ function figuresOf(result: LoadResult): Figures {
 function describe(label: string, f: Figures): string {
   return (
     `  ${label.padEnd(20)}${perS(f.reqPerS).padStart(8)} req/s   p50 ${ms(f.p50).padStart(9)}   p99 ${ms(f.p99).padStart(9)}` +
-    `   2xx ${String(f.answered2xx).padStart(6)}   non-2xx ${f.non2xx}   errors ${f.errors}`
+    `   2xx ${String(Math.round(f.answered2xx)).padStart(6)}   non-2xx ${Math.round(f.non2xx)}   errors ${Math.round(f.errors)}`
   );
 }
 

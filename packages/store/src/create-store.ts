@@ -5,7 +5,7 @@ import { Kysely, PostgresDialect, type Dialect } from "kysely";
 import pg from "pg";
 import { KyselyStore } from "./kysely-store.js";
 import type { Database } from "./schema.js";
-import { ImmediateSqliteDialect } from "./sqlite-dialect.js";
+import { ImmediateSqliteDialect, withStatementCache } from "./sqlite-dialect.js";
 import type { Store } from "./types.js";
 
 export interface StoreOptions {
@@ -40,7 +40,7 @@ function createDialect(options: StoreOptions): Dialect {
     throw new Error(`unsupported database URL scheme "${scheme[1]}:" (use postgres://, sqlite: or a file path)`);
   }
   const file = toSqliteFile(url);
-  return new ImmediateSqliteDialect({ database: () => openSqlite(file) });
+  return new ImmediateSqliteDialect({ database: async () => withStatementCache(await openSqlite(file)) });
 }
 
 /** `sqlite:data/x.db`, `sqlite:///abs/x.db`, `sqlite::memory:`, `x.db`, `:memory:` → the file. */

@@ -11,7 +11,9 @@ import {
   type Driver,
   type Kysely,
   type QueryCompiler,
+  type SqliteDatabase,
   type SqliteDialectConfig,
+  type SqliteStatement,
 } from "kysely";
 
 /**
@@ -55,4 +57,27 @@ class TransactionalDdlSqliteAdapter extends SqliteAdapter {
   override get supportsTransactionalDdl(): boolean {
     return true;
   }
+}
+
+/**
+ * The database with its prepared statements kept, most recently used first: Kysely prepares
+ * every query anew, and preparing costs more than running most of Slipway's queries. Safe
+ * because better-sqlite3 runs one statement at a time to completion.
+ */
+export function withStatementCache(db: { prepare(sql: string): SqliteStatement; close(): void }, max = 500): SqliteDatabase {
+  const statements = new Map<string, SqliteStatement>();
+  return {
+    close: () => db.close(),
+    prepare(sql) {
+      let statement = statements.get(sql);
+      if (statement !== undefined) {
+        statements.delete(sql);
+      } else {
+        statement = db.prepare(sql);
+        if (statements.size >= max) statements.delete(statements.keys().next().value!);
+      }
+      statements.set(sql, statement);
+      return statement;
+    },
+  };
 }
