@@ -29,6 +29,12 @@ export interface Config {
   buildNetwork: string | undefined;
   /** Where workers clone sources; each worker process uses a folder of its own inside. */
   workDir: string;
+  /** Outgoing webhooks may target loopback and link-local addresses (SLIPWAY_WEBHOOK_ALLOW_PRIVATE=true). */
+  webhookAllowPrivate: boolean;
+  /** First wait between webhook delivery attempts; doubles each time (SLIPWAY_WEBHOOK_BACKOFF_MS). */
+  webhookBackoffMs: number;
+  /** Calls a minute each trigger URL takes, across API processes (SLIPWAY_TRIGGER_RATE_LIMIT). */
+  triggerRateLimit: number;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -98,6 +104,9 @@ export function loadConfig(env: Env, overrides: Partial<Config> = {}): Config {
     buildTimeoutMs: integer(env, "SLIPWAY_BUILD_TIMEOUT_MS", 60 * 60_000, 1_000),
     buildNetwork: env["SLIPWAY_BUILD_NETWORK"] || undefined,
     workDir: env["SLIPWAY_WORK_DIR"] || join(dataDir, "work"),
+    webhookAllowPrivate: env["SLIPWAY_WEBHOOK_ALLOW_PRIVATE"] === "true",
+    webhookBackoffMs: integer(env, "SLIPWAY_WEBHOOK_BACKOFF_MS", 20_000, 1),
+    triggerRateLimit: integer(env, "SLIPWAY_TRIGGER_RATE_LIMIT", 10, 1),
     ...overrides,
   };
   if (!overrides.adminToken) {

@@ -11,3 +11,8 @@ export * from "./image.js";
 export * from "./paths.js";
 export * from "./forge/index.js";
 export * from "./dockerfile.js";
+export * from "./log-mask.js";
+export * from "./build-variable.js";
+export * from "./trigger-body.js";
+export * from "./webhook-target.js";
+export * from "./webhook-payload.js";

@@ -1,3 +1,43 @@
 /** Table shapes of the webhooks feature; merged into Database in schema.ts. */
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type
-export interface WebhookTables {}
+export interface WebhookTables {
+  webhooks: WebhookTable;
+  webhook_deliveries: WebhookDeliveryTable;
+  webhook_attempts: WebhookAttemptTable;
+}
+
+/** An outgoing webhook of a repository (CONTRACT §7). The secret is sealed by the caller. */
+export interface WebhookTable {
+  id: string;
+  repository_id: string;
+  name: string;
+  url: string;
+  secret_enc: string | null;
+  created_at: string;
+}
+
+/** One payload for one webhook: a build's end, and for a push one pushed tag. */
+export interface WebhookDeliveryTable {
+  id: string;
+  webhook_id: string;
+  build_id: string;
+  event: string;
+  /** The pushed tag; "" for events about no tag (so that the unique key holds on both databases). */
+  tag: string;
+  /** The body exactly as sent, so that a redelivery sends the same bytes. */
+  payload: string;
+  status: string;
+  /** Attempts made so far, across redeliveries: numbers the next attempt. */
+  attempt_count: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface WebhookAttemptTable {
+  delivery_id: string;
+  attempt: number;
+  at: string;
+  status_code: number | null;
+  error: string | null;
+  duration_ms: number;
+  response: string | null;
+}

@@ -1,6 +1,6 @@
 import type { Config } from "@slipway/config";
 import type { SecretBox } from "@slipway/core";
-import type { BuildEventBus, BuildQueue } from "@slipway/queue";
+import type { BuildEventBus, BuildQueue, WebhookQueue } from "@slipway/queue";
 import type { Store } from "@slipway/store";
 import { fileURLToPath } from "node:url";
 import express, { type Express } from "express";
@@ -15,8 +15,8 @@ import { createBuildRoutes } from "./routes/build-routes.js";
 import { createDeliveryRoutes } from "./routes/delivery-routes.js";
 import { createHealthRoutes, type ReadinessCheck } from "./routes/health-routes.js";
 import { createRepositoryRoutes } from "./routes/repository-routes.js";
-import type { RouteDeps } from "./routes/route-deps.js";
-import { createTriggerRoutes } from "./routes/trigger-routes.js";
+import type { RateLimitDeps, RouteDeps } from "./routes/route-deps.js";
+import { createTriggerRoutes, redactTriggerToken } from "./routes/trigger-routes.js";
 import { createVariableRoutes } from "./routes/variable-routes.js";
 import { createWebhookRoutes } from "./routes/webhook-routes.js";
 import { createMetrics } from "./metrics.js";
@@ -32,16 +32,27 @@ export interface AppDeps {
   checks?: Record<string, ReadinessCheck>;
   /** Operator settings read by route modules; main passes process.env. */
   env?: Readonly<Record<string, string | undefined>>;
+  /** Redis shared by the API processes for rate limits (trigger URLs). */
+  rateLimit: RateLimitDeps;
+  /** Outgoing webhooks: a cancel announces the build's end there; redeliveries are queued there. */
+  webhookQueue: WebhookQueue;
 }
 
 /** The HTTP application, from its dependencies: no process.env, no listening. */
 export function createApp(deps: AppDeps): Express {
   const { store, queue, bus, secrets, logger, config } = deps;
   const metrics = createMetrics({ store, queue });
-  const builds = createBuildService({ store, queue, bus, registry: config.registry, logger });
+  const builds = createBuildService({
+    store,
+    queue,
+    bus,
+    registry: config.registry,
+    logger,
+    onEnded: (build) => deps.webhookQueue.buildEnded(build.id),
+  });
   const receiver = createDeliveryReceiver({ store, builds, secrets, logger, onRecorded: metrics.countDelivery });
 
-  const routeDeps: RouteDeps = { store, builds, queue, bus, secrets, logger, publicUrl: config.publicUrl, env: deps.env ?? {} };
+  const routeDeps: RouteDeps = { store, builds, queue, bus, secrets, logger, publicUrl: config.publicUrl, env: deps.env ?? {}, rateLimit: deps.rateLimit, webhookQueue: deps.webhookQueue };
   const triggers = createTriggerRoutes(routeDeps);
 
   const app = express();
@@ -53,6 +64,8 @@ export function createApp(deps: AppDeps): Express {
       // Hook deliveries are logged by the receiver with their delivery id; health probes not at all.
       autoLogging: { ignore: (req) => req.url === "/healthz" || req.url === "/readyz" },
       customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? "error" : res.statusCode >= 400 ? "warn" : "info"),
+      // A trigger URL's path is its credential.
+      serializers: { req: redactTriggerToken },
     }),
   );
 

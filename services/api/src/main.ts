@@ -1,6 +1,6 @@
 import { createLogger, loadConfig } from "@slipway/config";
 import { createSecretBox } from "@slipway/core";
-import { createBuildEventBus, createBuildQueue, createRedis } from "@slipway/queue";
+import { createBuildEventBus, createBuildQueue, createRedis, createWebhookQueue } from "@slipway/queue";
 import { createStore } from "@slipway/store";
 import { createApp } from "./app.js";
 import { pingDocker } from "./docker-ping.js";
@@ -15,6 +15,9 @@ const bus = createBuildEventBus({
   subscriber: createRedis(config.redisUrl, { maxRetriesPerRequest: null }),
   prefix: config.queuePrefix,
 });
+// Rate limits are counted in Redis, so every API process sees the same counts.
+const rateLimitRedis = createRedis(config.redisUrl);
+const webhookQueue = createWebhookQueue({ redisUrl: config.redisUrl, prefix: config.queuePrefix, backoffMs: config.webhookBackoffMs });
 const app = createApp({
   config,
   store,
@@ -24,6 +27,8 @@ const app = createApp({
   logger,
   checks: { docker: () => pingDocker(config.dockerHost) },
   env: process.env,
+  webhookQueue,
+  rateLimit: { redis: rateLimitRedis, prefix: config.queuePrefix, triggerCallsPerMinute: config.triggerRateLimit },
 });
 
 const server = app.listen(config.port, config.host, () => {
@@ -39,7 +44,7 @@ async function shutdown(signal: string): Promise<void> {
   logger.info({ signal }, "shutting down");
   server.close();
   server.closeAllConnections();
-  await Promise.allSettled([queue.close(), bus.close()]);
+  await Promise.allSettled([queue.close(), bus.close(), rateLimitRedis.quit(), webhookQueue.close()]);
   await store.close();
   process.exit(0);
 }

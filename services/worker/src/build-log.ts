@@ -1,3 +1,4 @@
+import { createLogMasker } from "@slipway/core";
 import type { BuildEventBus } from "@slipway/queue";
 import type { Store } from "@slipway/store";
 
@@ -6,14 +7,22 @@ export interface BuildLog {
   write(text: string): void;
   /** A line of Slipway's own, set apart from the tools' output. */
   line(text: string): void;
-  /** Writes out everything still buffered. */
+  /** Masks these values too, in everything not yet written out. */
+  addSecrets(secrets: readonly string[]): void;
+  /**
+   * Writes out everything still buffered, including a tail held back because it could be the
+   * start of a secret: call it when the output is complete (a secret split across a flush is
+   * not recognised).
+   */
   flush(): Promise<void>;
 }
 
 /**
  * The build's log as it streams: buffered briefly so a chatty build does not become one
  * database write per line, stored in order (one write at a time), then announced to
- * followers with its sequence number.
+ * followers with its sequence number. Every secret is masked (`****`) before the text is
+ * stored, however the tools' output splits it: a tail that could be the start of a secret
+ * waits for the next write (or the final flush).
  */
 export function createBuildLog(options: {
   buildId: string;
@@ -21,6 +30,8 @@ export function createBuildLog(options: {
   bus: BuildEventBus;
   flushMs?: number;
   maxBuffer?: number;
+  /** Values never to show: secret build variables. Empty ones are ignored. */
+  secrets?: readonly string[];
   onError: (err: unknown) => void;
 }): BuildLog {
   const { buildId, store, bus } = options;
@@ -29,6 +40,7 @@ export function createBuildLog(options: {
   let buffer = "";
   let timer: NodeJS.Timeout | undefined;
   let chain: Promise<void> = Promise.resolve();
+  const masker = createLogMasker(options.secrets ?? []);
 
   function drain(): Promise<void> {
     clearTimeout(timer);
@@ -48,8 +60,9 @@ export function createBuildLog(options: {
   }
 
   function write(text: string): void {
-    if (text === "") return;
-    buffer += text;
+    const masked = masker.push(text);
+    if (masked === "") return;
+    buffer += masked;
     if (buffer.length >= maxBuffer) void drain();
     else timer ??= setTimeout(() => void drain(), flushMs);
   }
@@ -59,6 +72,12 @@ export function createBuildLog(options: {
     line(text) {
       write(`▸ ${text}\n`);
     },
-    flush: drain,
+    addSecrets(secrets) {
+      masker.add(secrets);
+    },
+    flush() {
+      buffer += masker.end();
+      return drain();
+    },
   };
 }

@@ -16,6 +16,7 @@ import { join } from "node:path";
 import pRetry from "p-retry";
 import type { Logger } from "pino";
 import { createBuildLog, type BuildLog } from "./build-log.js";
+import { loadBuildVariables, withoutSecrets, type BuildVariables } from "./build-variables.js";
 import type { ImageBuilder, RegistryAuth } from "./image-builder.js";
 import { resolveBuildPaths, type CheckoutResult, type SourceCheckout } from "./source-checkout.js";
 
@@ -94,7 +95,14 @@ export function createBuildProcessor(deps: ProcessorDeps): BuildProcessor {
     };
   }
 
-  async function buildImage(build: BuildRecord, checkout: CheckoutResult, log: BuildLog, signal: AbortSignal): Promise<{ build: BuildRecord; imageId: string; ref: string }> {
+  async function buildImage(
+    build: BuildRecord,
+    checkout: CheckoutResult,
+    variables: BuildVariables,
+    auth: RegistryAuth | undefined,
+    log: BuildLog,
+    signal: AbortSignal,
+  ): Promise<{ build: BuildRecord; imageId: string; ref: string }> {
     const paths = await resolveBuildPaths(checkout.dir, build.context, build.dockerfile, checkout.commit);
     const current = await move(build, ["cloning"], "building", { commit: checkout.commit, commitMessage: checkout.commitMessage });
     const dockerfileText = await readFile(join(paths.contextDir, paths.dockerfilePath), "utf8");
@@ -108,16 +116,33 @@ export function createBuildProcessor(deps: ProcessorDeps): BuildProcessor {
       tag: current.tags[0] ?? "latest",
     });
     const declared = declaredBuildArgs(dockerfileText);
-    const buildArgs = { ...Object.fromEntries(Object.entries(env).filter(([name]) => declared.has(name))), ...current.buildArgs };
+    const declaredOnly = (vars: Record<string, string>) => Object.fromEntries(Object.entries(vars).filter(([name]) => declared.has(name)));
+    // Later wins: Docker Hub's variables, then the repository's variables, then the rule's build args.
+    const buildArgs = { ...declaredOnly(env), ...declaredOnly(variables.values), ...current.buildArgs };
     // Built under a tag of its own: a concurrent build of the same image must not move it
     // before this one is pushed. The pushed tags are set at push time, under a lock.
     const ref = `${current.image}:slipway-build-${current.id}`;
     log.line(`Building ${paths.dockerfilePath} (context ${current.context || "/"}) for ${current.tags.join(", ")}`);
-    const { imageId } = await deps.builder.build(
-      { contextDir: paths.contextDir, dockerfile: paths.dockerfilePath, tags: [ref], buildArgs, cache: current.cache, log: log.write },
-      signal,
-    );
-    return { build: current, imageId, ref };
+    try {
+      const { imageId } = await deps.builder.build(
+        {
+          contextDir: paths.contextDir,
+          dockerfile: paths.dockerfilePath,
+          tags: [ref],
+          buildArgs,
+          cache: current.cache,
+          // Docker Hub's build cache: the last image of each tag, pulled if this engine lacks it.
+          cacheFrom: { refs: current.tags.map((tag) => `${current.image}:${tag}`), ...(auth ? { auth } : {}) },
+          log: log.write,
+        },
+        signal,
+      );
+      return { build: current, imageId, ref };
+    } catch (err) {
+      // The engine's message may quote an expanded arg (`FROM $SECRET`): it becomes the build's
+      // error (an API answer) and may reach the worker's own log, which the build log's masking does not cover.
+      throw withoutSecrets(err, variables.secrets);
+    }
   }
 
   /**
@@ -156,6 +181,10 @@ export function createBuildProcessor(deps: ProcessorDeps): BuildProcessor {
   }
 
   async function run(build: BuildRecord, log: BuildLog, signal: AbortSignal): Promise<void> {
+    // Read before anything the build prints reaches its log, so that every line is masked.
+    // Hooks, once they exist, get the same values as environment.
+    const variables = await loadBuildVariables(store, deps.secrets, build.repositoryId);
+    log.addSecrets(variables.secrets);
     const source = await store.getSourceOfRepository(build.repositoryId);
     if (!source) throw new SlipwayError("clone_failed", "the repository has no linked source any more");
     const repo = await store.getRepository(build.repositoryId);
@@ -170,12 +199,13 @@ export function createBuildProcessor(deps: ProcessorDeps): BuildProcessor {
       .checkout({ cloneUrl: source.cloneUrl, commit: build.commit, ref: gitRef, ...(credentials ? { credentials } : {}) }, signal);
     let builtRef: string | undefined;
     try {
-      const built = await buildImage(build, checkout, log, signal);
+      const auth = registryAuth(repo);
+      const built = await buildImage(build, checkout, variables, auth, log, signal);
       builtRef = built.ref;
       const current = await move(built.build, ["building"], "pushing");
       // Commits are ordered by committer date, then by build: the rank of this build's claim.
       const rank = `${checkout.committedAt}|${current.id}`;
-      const { pushed, digest } = await pushTags(current, rank, built.imageId, registryAuth(repo), log, signal);
+      const { pushed, digest } = await pushTags(current, rank, built.imageId, auth, log, signal);
       if (pushed.length === 0) {
         await end(current, log, "superseded", null);
         return;

@@ -1,5 +1,5 @@
 import type { BuildEventBus, BuildQueue } from "@slipway/queue";
-import type { Store } from "@slipway/store";
+import type { BuildRecord, Store } from "@slipway/store";
 import type { Logger } from "pino";
 
 /**
@@ -10,7 +10,17 @@ import type { Logger } from "pino";
  *   was not picked up again) ends `failed` with `worker_lost`, never left `building`.
  * Every operation is idempotent, so several workers may sweep at once.
  */
-export function createBuildSweeper(deps: { store: Store; queue: BuildQueue; bus: BuildEventBus; logger: Logger; graceMs: number }) {
+export interface BuildSweeperDeps {
+  store: Store;
+  queue: BuildQueue;
+  bus: BuildEventBus;
+  logger: Logger;
+  graceMs: number;
+  /** Told of each build the sweep ends (outgoing webhooks), as the processor tells of its own. */
+  onEnded?: (build: BuildRecord) => Promise<void>;
+}
+
+export function createBuildSweeper(deps: BuildSweeperDeps) {
   const { store, queue, bus, logger } = deps;
 
   async function sweep(now = Date.now()): Promise<void> {
@@ -31,7 +41,10 @@ export function createBuildSweeper(deps: { store: Store; queue: BuildQueue; bus:
             message: "the worker running this build stopped twice and the build could not be finished; retry it",
           },
         });
-        if (failed) await bus.publish({ type: "status", buildId: build.id, status: "failed" });
+        if (failed) {
+          await bus.publish({ type: "status", buildId: build.id, status: "failed" });
+          await deps.onEnded?.(failed);
+        }
       }
     }
   }

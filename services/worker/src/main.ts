@@ -1,12 +1,22 @@
 import { createLogger, loadConfig } from "@slipway/config";
 import { createSecretBox } from "@slipway/core";
-import { createBuildEventBus, createBuildQueue, createBuildWorker, createLocks, createRedis } from "@slipway/queue";
+import {
+  createBuildEventBus,
+  createBuildQueue,
+  createBuildWorker,
+  createLocks,
+  createRedis,
+  createWebhookQueue,
+  createWebhookWorker,
+} from "@slipway/queue";
 import { createStore } from "@slipway/store";
 import { createBuildProcessor } from "./build-processor.js";
 import { createBuildSweeper } from "./build-sweeper.js";
 import { createDockerClient } from "./docker-client.js";
 import { createDockerImageBuilder } from "./image-builder.js";
 import { createGitCheckout } from "./source-checkout.js";
+import { createWebhookProcessors } from "./webhook-processors.js";
+import { createWebhookSender } from "./webhook-sender.js";
 import { prepareWorkDir } from "./work-dir.js";
 
 const config = loadConfig(process.env);
@@ -22,6 +32,23 @@ const bus = createBuildEventBus({
   subscriber: createRedis(config.redisUrl, { maxRetriesPerRequest: null }),
   prefix: config.queuePrefix,
 });
+const secrets = createSecretBox(config.secretKey);
+// Outgoing webhooks: a build's end is announced here, fanned out and delivered by this worker.
+const webhookQueue = createWebhookQueue({ redisUrl: config.redisUrl, prefix: config.queuePrefix, backoffMs: config.webhookBackoffMs });
+const webhookWorker = createWebhookWorker({
+  redisUrl: config.redisUrl,
+  prefix: config.queuePrefix,
+  concurrency: 8,
+  processors: createWebhookProcessors({
+    store,
+    queue: webhookQueue,
+    secrets,
+    send: createWebhookSender({ allowPrivate: config.webhookAllowPrivate }),
+    logger: logger.child({ component: "webhooks" }),
+    publicUrl: config.publicUrl,
+  }),
+});
+webhookWorker.on("error", (err) => logger.error({ err }, "webhook worker error"));
 const builder = createDockerImageBuilder({
   docker: createDockerClient(config.dockerHost),
   ...(config.buildNetwork ? { network: config.buildNetwork } : {}),
@@ -32,10 +59,11 @@ const processor = createBuildProcessor({
   builder,
   locks: createLocks({ redis: publisher, prefix: config.queuePrefix }),
   createCheckout: (log) => createGitCheckout({ workDir, log }),
-  secrets: createSecretBox(config.secretKey),
+  secrets,
   logger,
   pushAttempts: config.pushAttempts,
   buildTimeoutMs: config.buildTimeoutMs,
+  onEnded: (build) => webhookQueue.buildEnded(build.id),
 });
 const worker = createBuildWorker({
   redisUrl: config.redisUrl,
@@ -46,9 +74,10 @@ const worker = createBuildWorker({
 });
 worker.on("error", (err) => logger.error({ err }, "worker error"));
 const stopCancels = await bus.onCancel((buildId) => worker.cancelJob(buildId, "canceled by a user"));
-const sweeper = createBuildSweeper({ store, queue, bus, logger, graceMs: Math.max(10_000, 2 * config.jobLockMs) });
+const sweeper = createBuildSweeper({ store, queue, bus, logger, graceMs: Math.max(10_000, 2 * config.jobLockMs), onEnded: (build) => webhookQueue.buildEnded(build.id) });
 sweeper.start(5_000);
 void worker.run();
+void webhookWorker.run();
 logger.info({ concurrency: config.workerConcurrency }, "Slipway worker ready");
 
 let stopping = false;
@@ -58,9 +87,9 @@ async function shutdown(signal: string): Promise<void> {
   logger.info({ signal }, "shutting down");
   sweeper.stop();
   // Running builds are not canceled: their jobs' locks lapse and the next worker picks them up.
-  await Promise.race([worker.close(true), new Promise((r) => setTimeout(r, 5_000))]);
+  await Promise.race([Promise.all([worker.close(true), webhookWorker.close()]), new Promise((r) => setTimeout(r, 5_000))]);
   await stopCancels();
-  await Promise.allSettled([queue.close(), bus.close()]);
+  await Promise.allSettled([queue.close(), bus.close(), webhookQueue.close()]);
   await store.close();
   process.exit(0);
 }

@@ -18,6 +18,8 @@ export interface BuildServiceDeps {
   /** The registry images go to unless a repository names another. */
   registry: string;
   logger: Logger;
+  /** Told of every build the API ends (a cancel): outgoing webhooks. Best-effort, like the live events. */
+  onEnded?: (build: BuildRecord) => Promise<void>;
 }
 
 export interface Revision {
@@ -143,6 +145,9 @@ export function createBuildService(deps: BuildServiceDeps) {
       await bus.requestCancel(build.id);
       await bus.publish({ type: "status", buildId: build.id, status: "canceled" });
     });
+    // The worker holding the build (if any) finds it ended and announces nothing: the end is told here.
+    const { onEnded } = deps;
+    if (onEnded) await announce("the build's end", () => onEnded(canceled));
     return canceled;
   }
 

@@ -1,5 +1,5 @@
 import type { SecretBox } from "@slipway/core";
-import type { BuildEventBus, BuildQueue } from "@slipway/queue";
+import type { BuildEventBus, BuildQueue, createRedis, WebhookQueue } from "@slipway/queue";
 import type { Store } from "@slipway/store";
 import type { Logger } from "pino";
 import type { BuildService } from "../builds/build-service.js";
@@ -15,4 +15,15 @@ export interface RouteDeps {
   publicUrl: string;
   /** Operator settings the routes honour (e.g. whether webhooks may target private addresses). */
   env: Readonly<Record<string, string | undefined>>;
+  /** Outgoing webhook deliveries (redeliveries are queued here). */
+  webhookQueue: WebhookQueue;
+  rateLimit: RateLimitDeps;
+}
+
+/** What the API processes share through Redis (rate limits), with Slipway's key prefix. */
+export interface RateLimitDeps {
+  redis: ReturnType<typeof createRedis>;
+  prefix: string;
+  /** Calls a minute each trigger URL takes (SLIPWAY_TRIGGER_RATE_LIMIT). */
+  triggerCallsPerMinute: number;
 }
