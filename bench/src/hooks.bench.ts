@@ -15,7 +15,7 @@ import { createHmac, randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { githubPushPayload, requireEnv, startSlipway, type Slipway } from "./e2e-support.js";
+import { githubPushPayload, requireEnv, startSlipway, type Slipway } from "@slipway/test";
 import type { LoadJob, LoadResult } from "./hooks-load.js";
 
 const GOALS = { ratio: 0.9, p99Ms: 20 } as const;

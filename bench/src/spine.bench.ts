@@ -12,8 +12,16 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
-import { isolatedGitEnv, startGitServer, type GitServer } from "@slipway/test";
-import { githubPushPayload, requireEnv, sendGithubDelivery, startSlipway, type Slipway } from "./e2e-support.js";
+import {
+  githubPushPayload,
+  isolatedGitEnv,
+  requireEnv,
+  sendGithubDelivery,
+  startGitServer,
+  startSlipway,
+  type GitServer,
+  type Slipway,
+} from "@slipway/test";
 
 const execFileAsync = promisify(execFile);
 

@@ -1,14 +1,12 @@
 import assert from "node:assert/strict";
 import { createHmac, randomBytes, randomUUID } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { forgeFor, type Provider, type PushEvent } from "@slipway/core";
-import { startGitServer, type GitServer } from "../git-server.js";
+import type { GitServer } from "../git-server.js";
+import { startEnvironment } from "../support/environment.js";
 import { registryDigest } from "../support/docker.js";
 import { loadFixture, postDelivery, sendFixture } from "../support/forges.js";
-import { requireEnv, startSlipway, type Slipway } from "../support/slipway.js";
+import { requireEnv, type Slipway } from "../support/slipway.js";
 
 const registry = requireEnv("SLIPWAY_REGISTRY");
 const baseImage = requireEnv("SLIPWAY_TEST_BASE_IMAGE");
@@ -33,21 +31,10 @@ const CASES: { provider: Provider; fixture: string; orgHook: boolean }[] = [
 describe("every forge's push deliveries become images", () => {
   let git: GitServer;
   let slipway: Slipway;
-  let gitRoot: string;
+  let stop: (() => Promise<void>) | undefined;
 
-  before(async () => {
-    const tmp = process.env["SLIPWAY_TEST_TMP"] ?? tmpdir();
-    mkdirSync(tmp, { recursive: true });
-    gitRoot = mkdtempSync(join(tmp, "git-forges-"));
-    git = await startGitServer({ root: gitRoot });
-    slipway = await startSlipway();
-  });
-
-  after(async () => {
-    await slipway?.stop();
-    await git?.close();
-    rmSync(gitRoot, { recursive: true, force: true });
-  });
+  before(async () => ({ git, slipway, stop } = await startEnvironment()));
+  after(() => stop?.());
 
   for (const { provider, fixture: path, orgHook } of CASES) {
     it(`${path} at ${orgHook ? "POST /hooks" : "the source's hook URL"}`, async () => {

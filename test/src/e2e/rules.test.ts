@@ -1,13 +1,11 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { startGitServer, type GitServer } from "../git-server.js";
+import type { GitServer } from "../git-server.js";
+import { startEnvironment } from "../support/environment.js";
 import { pullAndRun, registryDigest } from "../support/docker.js";
 import { githubPushPayload, sendGithubDelivery } from "../support/github.js";
-import { requireEnv, startSlipway, type Slipway } from "../support/slipway.js";
+import { requireEnv, type Slipway } from "../support/slipway.js";
 
 const registry = requireEnv("SLIPWAY_REGISTRY");
 const baseImage = requireEnv("SLIPWAY_TEST_BASE_IMAGE");
@@ -15,20 +13,10 @@ const baseImage = requireEnv("SLIPWAY_TEST_BASE_IMAGE");
 describe("build rules, as Docker Hub's", () => {
   let git: GitServer;
   let slipway: Slipway;
-  let gitRoot: string;
+  let stop: (() => Promise<void>) | undefined;
 
-  before(async () => {
-    const tmp = process.env["SLIPWAY_TEST_TMP"] ?? tmpdir();
-    mkdirSync(tmp, { recursive: true });
-    gitRoot = mkdtempSync(join(tmp, "git-rules-"));
-    git = await startGitServer({ root: gitRoot });
-    slipway = await startSlipway();
-  });
-  after(async () => {
-    await slipway?.stop();
-    await git?.close();
-    rmSync(gitRoot, { recursive: true, force: true });
-  });
+  before(async () => ({ git, slipway, stop } = await startEnvironment()));
+  after(() => stop?.());
 
   async function setUp() {
     const name = `rules-${randomBytes(4).toString("hex")}`;

@@ -1,14 +1,12 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { startGitServer, type FileContent, type GitServer } from "../git-server.js";
+import type { FileContent, GitServer } from "../git-server.js";
+import { startEnvironment } from "../support/environment.js";
 import { pullAndRun, registryDigest, testDocker } from "../support/docker.js";
 import { githubPushPayload, sendGithubDelivery } from "../support/github.js";
-import { freePort, requireEnv, startSlipway, waitFor, type Slipway } from "../support/slipway.js";
+import { freePort, requireEnv, waitFor, type Slipway } from "../support/slipway.js";
 
 const registry = requireEnv("SLIPWAY_REGISTRY");
 const baseImage = requireEnv("SLIPWAY_TEST_BASE_IMAGE");
@@ -27,21 +25,10 @@ interface Linked {
 describe("the spine: a signed GitHub push becomes an image in the registry", () => {
   let git: GitServer;
   let slipway: Slipway;
-  let gitRoot: string;
+  let stop: (() => Promise<void>) | undefined;
 
-  before(async () => {
-    const tmp = process.env["SLIPWAY_TEST_TMP"] ?? tmpdir();
-    mkdirSync(tmp, { recursive: true });
-    gitRoot = mkdtempSync(join(tmp, "git-"));
-    git = await startGitServer({ root: gitRoot, users: { [USER.name]: USER.password } });
-    slipway = await startSlipway({ env: { SLIPWAY_JOB_LOCK_MS: "3000", SLIPWAY_PUSH_ATTEMPTS: "3" } });
-  });
-
-  after(async () => {
-    await slipway?.stop();
-    await git?.close();
-    rmSync(gitRoot, { recursive: true, force: true });
-  });
+  before(async () => ({ git, slipway, stop } = await startEnvironment({ users: { [USER.name]: USER.password }, slipway: { env: { SLIPWAY_JOB_LOCK_MS: "3000", SLIPWAY_PUSH_ATTEMPTS: "3" } } })));
+  after(() => stop?.());
 
   /** A forge repository with a first commit, linked to a new Slipway repository. */
   async function link(

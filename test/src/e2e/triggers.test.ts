@@ -1,12 +1,10 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { startGitServer, type GitServer } from "../git-server.js";
+import type { GitServer } from "../git-server.js";
+import { startEnvironment } from "../support/environment.js";
 import { pullAndRun } from "../support/docker.js";
-import { requireEnv, startSlipway, type Slipway } from "../support/slipway.js";
+import { requireEnv, type Slipway } from "../support/slipway.js";
 
 const baseImage = requireEnv("SLIPWAY_TEST_BASE_IMAGE");
 /** Low, so the rate limit test reaches it quickly; no trigger of the other tests is called this often. */
@@ -46,22 +44,11 @@ const json = (url: string, value: unknown) => callTrigger(url, JSON.stringify(va
 describe("build trigger URLs (Docker Hub compatible)", () => {
   let git: GitServer;
   let slipway: Slipway;
-  let gitRoot: string;
+  let stop: (() => Promise<void>) | undefined;
   const tokens: string[] = [];
 
-  before(async () => {
-    const tmp = process.env["SLIPWAY_TEST_TMP"] ?? tmpdir();
-    mkdirSync(tmp, { recursive: true });
-    gitRoot = mkdtempSync(join(tmp, "git-"));
-    git = await startGitServer({ root: gitRoot });
-    slipway = await startSlipway({ env: { SLIPWAY_TRIGGER_RATE_LIMIT: String(RATE_LIMIT) } });
-  });
-
-  after(async () => {
-    await slipway?.stop();
-    await git?.close();
-    rmSync(gitRoot, { recursive: true, force: true });
-  });
+  before(async () => ({ git, slipway, stop } = await startEnvironment({ slipway: { env: { SLIPWAY_TRIGGER_RATE_LIMIT: String(RATE_LIMIT) } } })));
+  after(() => stop?.());
 
   /** A forge repository with main, staging and dev, linked to a new Slipway repository. */
   async function link(): Promise<{ name: string; sourceId: string; forgeName: string }> {
