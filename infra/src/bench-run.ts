@@ -10,7 +10,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { matchesFilter, toSourcePath } from "./find-test-files.js";
 import { runCommand } from "./run-command.js";
-import { startTestStack, type TestStack } from "./test-stack.js";
+import { withTestStack } from "./test-stack.js";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const dataDir = join(repoRoot, ".slipway-bench");
@@ -48,48 +48,20 @@ async function main(): Promise<number> {
     return 1;
   }
 
-  const controller = new AbortController();
-  let stack: TestStack | undefined;
-  let exitCode = 0;
-  let interrupted = false;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    // The benchmark shares our terminal and gets the same Ctrl-C; the stack is ours to stop.
-    interrupted = true;
-    exitCode = signal === "SIGINT" ? 130 : 143;
-    controller.abort();
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
-  try {
-    stack = await startTestStack({
-      dataDir,
-      parts: ["redis", "docker", "registry"],
-      ports: { redis: 17379, registry: 17000 },
-      signal: controller.signal,
-      log: (line) => say(line),
-    });
-    const env = { ...process.env, ...stack.env };
-    const failed: string[] = [];
-    for (const file of files) {
-      if (interrupted) break;
-      say(`running ${file}`);
-      const code = await runCommand(process.execPath, ["--enable-source-maps", file, ...benchOptions], { cwd: repoRoot, env });
-      if (code !== 0 && !interrupted) failed.push(file);
-    }
-    if (!interrupted && failed.length > 0) {
-      say(`${failed.length} benchmark(s) failed: ${failed.join(", ")}`);
-      exitCode = 1;
-    }
-  } catch (err) {
-    if (!interrupted) {
-      console.error(`bench-run: ${(err as Error).message}`);
-      exitCode = 1;
-    }
-  } finally {
-    say("stopping the stack");
-    await stack?.stop();
-  }
-  return exitCode;
+  return withTestStack(
+    { dataDir, parts: ["redis", "docker", "registry"], ports: { redis: 17379, registry: 17000 }, log: say },
+    async (env, interrupted) => {
+      const failed: string[] = [];
+      for (const file of files) {
+        if (interrupted()) break;
+        say(`running ${file}`);
+        const code = await runCommand(process.execPath, ["--enable-source-maps", file, ...benchOptions], { cwd: repoRoot, env });
+        if (code !== 0 && !interrupted()) failed.push(file);
+      }
+      if (failed.length > 0) say(`${failed.length} benchmark(s) failed: ${failed.join(", ")}`);
+      return failed.length > 0 ? 1 : 0;
+    },
+  );
 }
 
 process.exitCode = await main();

@@ -9,7 +9,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { findTestFiles } from "./find-test-files.js";
 import { runCommand } from "./run-command.js";
-import { startTestStack, type TestStack } from "./test-stack.js";
+import { withTestStack } from "./test-stack.js";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const dataDir = join(repoRoot, ".slipway-test");
@@ -49,39 +49,13 @@ async function main(): Promise<number> {
     return 1;
   }
 
-  const controller = new AbortController();
-  let stack: TestStack | undefined;
-  let runnerExit = 0;
-  let interrupted = false;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    // The test runner shares our terminal and gets the same Ctrl-C; the stack is ours to stop.
-    interrupted = true;
-    runnerExit = signal === "SIGINT" ? 130 : 143;
-    controller.abort();
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
-  try {
-    stack = await startTestStack({
-      dataDir,
-      parts: ["redis", "docker", "registry", "postgres"],
-      ports: { redis: 16379, registry: 15000, postgres: 15432 },
-      signal: controller.signal,
-      log: (line) => say(line),
-    });
-    say(`running ${files.length} test file(s)`);
-    const env = { ...process.env, ...stack.env };
-    const code = await run(process.execPath, ["--test", "--test-concurrency=1", ...nodeTestOptions, ...files], env);
-    if (!interrupted) runnerExit = code;
-  } catch (err) {
-    if (!interrupted) {
-      console.error(`test-run: ${(err as Error).message}`);
-      runnerExit = 1;
-    }
-  } finally {
-    say("stopping the stack");
-    await stack?.stop();
-  }
+  const runnerExit = await withTestStack(
+    { dataDir, parts: ["redis", "docker", "registry", "postgres"], ports: { redis: 16379, registry: 15000, postgres: 15432 }, log: say },
+    (env) => {
+      say(`running ${files.length} test file(s)`);
+      return run(process.execPath, ["--test", "--test-concurrency=1", ...nodeTestOptions, ...files], env);
+    },
+  );
   if (runnerExit !== 0) return runnerExit;
   if (failures > 0) {
     say("tests passed, but lint or type-check failed (above)");

@@ -90,3 +90,41 @@ export async function startTestStack(options: TestStackOptions): Promise<TestSta
     throw err;
   }
 }
+
+/**
+ * Starts a test stack, runs `work` in its environment, and stops the stack whatever happens,
+ * Ctrl-C included (the children `work` runs share the terminal and get it too). Answers
+ * `work`'s exit code; 130 or 143 when interrupted; 1 when the stack could not start.
+ */
+export async function withTestStack(
+  options: Omit<TestStackOptions, "signal">,
+  work: (env: NodeJS.ProcessEnv, interrupted: () => boolean) => Promise<number>,
+): Promise<number> {
+  const controller = new AbortController();
+  let stack: TestStack | undefined;
+  let exitCode = 0;
+  let interrupted = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    interrupted = true;
+    exitCode = signal === "SIGINT" ? 130 : 143;
+    controller.abort();
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  try {
+    stack = await startTestStack({ ...options, signal: controller.signal });
+    const code = await work({ ...process.env, ...stack.env }, () => interrupted);
+    if (!interrupted) exitCode = code;
+  } catch (err) {
+    if (!interrupted) {
+      options.log((err as Error).message);
+      exitCode = 1;
+    }
+  } finally {
+    options.log("stopping the stack");
+    await stack?.stop();
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+  return exitCode;
+}
