@@ -16,7 +16,7 @@ import { join } from "node:path";
 import pRetry from "p-retry";
 import type { Logger } from "pino";
 import { createBuildLog, type BuildLog } from "./build-log.js";
-import { loadBuildVariables, withoutSecrets, type BuildVariables } from "./build-variables.js";
+import { loadBuildVariables, secretForms, withoutSecrets, type BuildVariables } from "./build-variables.js";
 import type { ImageBuilder, RegistryAuth } from "./image-builder.js";
 import { resolveBuildPaths, type CheckoutResult, type SourceCheckout } from "./source-checkout.js";
 
@@ -184,7 +184,7 @@ export function createBuildProcessor(deps: ProcessorDeps): BuildProcessor {
     // Read before anything the build prints reaches its log, so that every line is masked.
     // Hooks, once they exist, get the same values as environment.
     const variables = await loadBuildVariables(store, deps.secrets, build.repositoryId);
-    log.addSecrets(variables.secrets);
+    log.addSecrets(secretForms(variables.secrets));
     const source = await store.getSourceOfRepository(build.repositoryId);
     if (!source) throw new SlipwayError("clone_failed", "the repository has no linked source any more");
     const repo = await store.getRepository(build.repositoryId);

@@ -5,6 +5,7 @@ import { createStore } from "@slipway/store";
 import { loadBuildVariables, withoutSecrets } from "./build-variables.js";
 
 const SECRET = "hunter2-secret";
+const QUOTED = 'pa"ss\\w0rd\nline2';
 
 describe("withoutSecrets", () => {
   it("leaves an error that mentions no secret as it is", () => {
@@ -14,19 +15,23 @@ describe("withoutSecrets", () => {
     assert.equal(withoutSecrets(err, [""]), err);
   });
 
-  const leaks: [string, unknown][] = [
+  const leaks: [string, unknown, string?][] = [
     ["in the message", new SlipwayError("dockerfile_error", `pull of x/${SECRET} failed`)],
     ["in the cause", new SlipwayError("docker_unavailable", "the engine failed", { cause: new Error(`no ${SECRET}`) })],
     ["in an own field", Object.assign(new Error("(HTTP code 500) server error"), { json: { message: `bad ${SECRET}` } })],
+    // The engine quotes values as JSON: a secret with a quote or newline is spelt escaped.
+    ["escaped as JSON in the message", new SlipwayError("dockerfile_error", `bad ${JSON.stringify(QUOTED).slice(1, -1)}`), QUOTED],
     ["JSON-escaped in an own field", Object.assign(new Error("failed"), { json: { message: `bad "${SECRET}"\n` } })],
     ["a thrown string", `oops ${SECRET}`],
   ];
-  for (const [where, err] of leaks) {
+  for (const [where, err, secret = SECRET] of leaks) {
     it(`masks a secret ${where}, keeping the code and dropping the cause`, () => {
-      const safe = withoutSecrets(err, [SECRET]) as Error;
+      const safe = withoutSecrets(err, [secret]) as Error;
       assert.notEqual(safe, err);
-      assert.ok(!safe.message.includes(SECRET));
-      assert.ok(!(safe.stack ?? "").includes(SECRET));
+      for (const form of [secret, JSON.stringify(secret).slice(1, -1)]) {
+        assert.ok(!safe.message.includes(form), safe.message);
+        assert.ok(!(safe.stack ?? "").includes(form));
+      }
       assert.equal(safe.cause, undefined);
       if (isSlipwayError(err)) assert.equal((safe as SlipwayError).code, err.code);
     });

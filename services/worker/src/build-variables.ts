@@ -28,23 +28,32 @@ export async function loadBuildVariables(store: Store, box: SecretBox, repositor
 }
 
 /**
+ * The spellings of the secrets to mask: each as it is, and as JSON writes it inside a string
+ * (quotes, backslashes and newlines escaped), which is how the engine's answers quote values.
+ */
+export function secretForms(secrets: readonly string[]): string[] {
+  return [...new Set(secrets.filter((s) => s !== "").flatMap((secret) => [secret, JSON.stringify(secret).slice(1, -1)]))];
+}
+
+/**
  * An error safe to record and log: the same one when it mentions no secret (its causes included),
  * else one of the same code with the secrets masked in its message and no cause.
  */
 export function withoutSecrets(err: unknown, secrets: readonly string[]): unknown {
-  const present = secrets.filter((s) => s !== "");
-  if (present.length === 0 || !mentions(err, present)) return err;
-  const message = maskSecrets(err instanceof Error ? err.message : String(err), present);
+  const forms = secretForms(secrets);
+  if (forms.length === 0 || !mentions(err, forms)) return err;
+  const masked = maskSecrets(err instanceof Error ? err.message : String(err), forms);
+  // Masking may leave a secret in a spelling no form covers (two overlapping forms): then nothing of it.
+  const message = mentions(masked, forms) ? "the build failed on a message that held a secret variable's value; see the build log" : masked;
   return isSlipwayError(err) ? new SlipwayError(err.code, message) : new Error(message);
 }
 
 /**
- * Whether anything a logger could print of the error holds a secret: messages, stacks, own fields
- * (e.g. dockerode's `json`, the engine's answer) and causes. What cannot be read counts as holding one.
+ * Whether anything a logger could print of the error holds one of the forms: messages, stacks,
+ * own fields (e.g. dockerode's `json`, the engine's answer) and causes. What cannot be read
+ * counts as holding one.
  */
-function mentions(err: unknown, secrets: readonly string[]): boolean {
-  // JSON escapes quotes, backslashes and newlines: a secret holding one is looked for as JSON spells it too.
-  const forms = secrets.flatMap((secret) => [secret, JSON.stringify(secret).slice(1, -1)]);
+function mentions(err: unknown, forms: readonly string[]): boolean {
   const holds = (text: string) => forms.some((form) => text.includes(form));
   let current: unknown = err;
   for (let depth = 0; current !== undefined && current !== null; depth++) {
