@@ -4,6 +4,7 @@ export * from "./rules.js";
 export * from "./signature.js";
 export * from "./docker-tag.js";
 export * from "./rule-match.js";
+export * from "./git-ref.js";
 export * from "./body.js";
 export * from "./secret-box.js";
 export * from "./ids.js";

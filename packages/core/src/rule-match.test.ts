@@ -274,6 +274,12 @@ describe("validateRuleInput", () => {
     ["sourceName bad regex", { sourceName: "/(v/" }, "patch", /sourceName is not a valid regular expression/],
     ["sourceName bad ref", { sourceName: "feature branch" }, "patch", /not a valid git branch or tag name/],
     ["sourceName ..", { sourceName: "a..b" }, "patch", /not a valid git branch or tag name/],
+    // The same rule as trigger bodies (git-ref.ts): git refuses these as branch or tag names, so a rule naming one never matches.
+    ["sourceName option-like", { sourceName: "-x" }, "patch", /not a valid git branch or tag name/],
+    ["sourceName leading /", { sourceName: "/main" }, "patch", /not a valid git branch or tag name; for a pattern, write it as \/regex\//],
+    ["sourceName /", { sourceName: "/" }, "patch", /not a valid git branch or tag name/],
+    ["sourceName hidden component", { sourceName: "feature/.x" }, "patch", /not a valid git branch or tag name/],
+    ["sourceName //", { sourceName: "a//b" }, "patch", /not a valid git branch or tag name/],
     ["sourceName NUL", { sourceName: "a\0" }, "patch", /control characters/],
     ["dockerTag empty", { dockerTag: "" }, "patch", /at least one tag/],
     ["dockerTag only commas", { dockerTag: " , " }, "patch", /at least one tag/],

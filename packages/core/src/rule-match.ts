@@ -1,18 +1,12 @@
 import { posix } from "node:path";
 import type { SourceType } from "./build.js";
 import { isValidDockerTag } from "./docker-tag.js";
+import { hasControlCharacters, isValidRefName, MAX_SOURCE_NAME, parseSourceType, toSourcePattern } from "./git-ref.js";
 import type { BuildPlan, BuildRule, RuleInput, RuleMatch } from "./rules.js";
 import { DEFAULT_RULE } from "./rules.js";
 
 /** `{sourceref}` or `{\1}`…`{\9}`. */
 const PLACEHOLDER = /\{sourceref\}|\{\\([1-9])\}/g;
-
-/** A `sourceName` of the form `/…/` is a regular expression (Docker Hub's convention). */
-function regexBody(sourceName: string): string | undefined {
-  return sourceName.length >= 2 && sourceName.startsWith("/") && sourceName.endsWith("/")
-    ? sourceName.slice(1, -1)
-    : undefined;
-}
 
 /** Anchored so the whole name must match: `/v1/` never matches `v10`. */
 function compileFullMatch(body: string): RegExp {
@@ -30,7 +24,7 @@ export function matchRule(
   sourceName: string,
 ): RuleMatch | undefined {
   if (rule.sourceType !== sourceType) return undefined;
-  const body = regexBody(rule.sourceName);
+  const body = toSourcePattern(rule.sourceName);
   let groups: readonly (string | undefined)[] = [];
   if (body === undefined) {
     if (rule.sourceName !== sourceName) return undefined;
@@ -156,15 +150,9 @@ const RULE_FIELDS: readonly (keyof RuleInput)[] = [
 ];
 
 const BUILD_ARG_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-// Control characters are exactly what this pattern is for.
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f]/;
-/** Characters git never allows in a ref name (git check-ref-format). */
-const REF_FORBIDDEN = /[\s~^:?*[\\]|\.\.|@\{/;
 const TAG_CHARS = /^[A-Za-z0-9_.-]*$/;
 const TAG_FIRST = /^[A-Za-z0-9_]/;
 const MAX_PATH = 1024;
-const MAX_SOURCE_NAME = 255;
 
 class Invalid extends Error {}
 
@@ -217,10 +205,7 @@ function checkRuleInput(input: unknown, mode: "create" | "patch"): Partial<RuleI
 }
 
 function checkSourceType(value: unknown): SourceType {
-  // Docker Hub's API spells these "Branch" and "Tag"; accept either case.
-  const lower = typeof value === "string" ? value.toLowerCase() : undefined;
-  if (lower === "branch" || lower === "tag") return lower;
-  return fail('sourceType must be "branch" or "tag"');
+  return parseSourceType(value) ?? fail('sourceType must be "branch" or "tag"');
 }
 
 function checkSourceName(value: unknown): string {
@@ -228,10 +213,10 @@ function checkSourceName(value: unknown): string {
     fail('sourceName must be a branch or tag name ("main") or a /regex/ ("/^v([0-9.]+)$/")');
   }
   if (value.length > MAX_SOURCE_NAME) fail(`sourceName is longer than ${MAX_SOURCE_NAME} characters`);
-  if (CONTROL.test(value)) fail("sourceName must not contain control characters");
-  const body = regexBody(value);
+  if (hasControlCharacters(value)) fail("sourceName must not contain control characters");
+  const body = toSourcePattern(value);
   if (body === undefined) {
-    if (REF_FORBIDDEN.test(value) || value.endsWith(".lock") || value.endsWith("/") || value.endsWith(".")) {
+    if (!isValidRefName(value)) {
       fail(`sourceName "${value}" is not a valid git branch or tag name; for a pattern, write it as /regex/`);
     }
     return value;
@@ -280,7 +265,7 @@ function checkGroupReferences(sourceName: string, dockerTag: string): void {
     if (match[1] !== undefined) highest = Math.max(highest, Number(match[1]));
   }
   if (highest === 0) return;
-  const body = regexBody(sourceName);
+  const body = toSourcePattern(sourceName);
   if (body === undefined) {
     fail(`dockerTag uses {\\${highest}} but sourceName "${sourceName}" is not a /regex/ with groups`);
   }
@@ -300,7 +285,7 @@ function checkPath(field: "dockerfile" | "context", value: unknown): string {
     );
   }
   if (value.length > MAX_PATH) fail(`${field} is longer than ${MAX_PATH} characters`);
-  if (CONTROL.test(value)) fail(`${field} must not contain NUL or other control characters`);
+  if (hasControlCharacters(value)) fail(`${field} must not contain NUL or other control characters`);
   if (value.split("/").includes("..")) fail(`${field} must stay inside the repository: remove ".." segments`);
   if (field === "dockerfile") {
     if (value.startsWith("/")) fail('dockerfile is relative to the context: remove the leading "/"');

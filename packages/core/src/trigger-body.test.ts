@@ -67,6 +67,8 @@ describe("parseTriggerBody", () => {
     ["a pattern", '{"source_type": "Tag", "source_name": "/^v.*$/"}', "validation_failed", /not a \/pattern\//],
     ["an option-like name", '{"source_type": "Branch", "source_name": "--upload-pack=x"}', "validation_failed", /not a valid git/],
     ["a name with ..", '{"source_type": "Branch", "source_name": "a..b"}', "validation_failed", /not a valid git/],
+    ["a leading /", '{"source_type": "Branch", "source_name": "/main"}', "validation_failed", /not a valid git/],
+    ["a hidden component", '{"source_type": "Tag", "source_name": "v1/.x"}', "validation_failed", /not a valid git/],
     ["a name with a space", '{"source_type": "Branch", "source_name": "a b"}', "validation_failed", /not a valid git/],
     ["a control character", '{"source_type": "Branch", "source_name": "a\\u0000"}', "validation_failed", /control/],
   ];

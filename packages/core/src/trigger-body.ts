@@ -1,4 +1,5 @@
 import type { SourceType } from "./build.js";
+import { hasControlCharacters, isSourcePattern, isValidRefName, MAX_SOURCE_NAME, parseSourceType } from "./git-ref.js";
 import type { BuildRule } from "./rules.js";
 
 /**
@@ -18,12 +19,8 @@ export type TriggerBodyResult =
   | { ok: false; code: "bad_request" | "invalid_json" | "validation_failed"; message: string };
 
 const FIELDS = ["build", "docker_tag", "source_type", "source_name"] as const;
-const MAX_NAME = 255;
-// Control characters are exactly what this pattern is for.
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f]/;
-/** Characters git never allows in a ref name (git check-ref-format). */
-const REF_FORBIDDEN = /[\s~^:?*[\\]|\.\.|@\{/;
+/** A bound on the input, not Docker's (128): the tag is only compared with rules' templates. */
+const MAX_DOCKER_TAG = 255;
 
 class Invalid extends Error {}
 
@@ -91,35 +88,22 @@ function toTriggerRequest(body: Record<string, unknown>): TriggerRequest {
 }
 
 function checkSourceType(value: unknown): SourceType {
-  const lower = typeof value === "string" ? value.toLowerCase() : undefined;
-  if (lower === "branch" || lower === "tag") return lower;
-  return fail('"source_type" must be "Branch" or "Tag"');
+  return parseSourceType(value) ?? fail('"source_type" must be "Branch" or "Tag"');
 }
 
 function checkSourceName(value: unknown): string {
   if (typeof value !== "string" || value === "") fail('"source_name" must be the name of a branch or tag');
-  if (value.length > MAX_NAME) fail(`"source_name" is longer than ${MAX_NAME} characters`);
-  if (CONTROL.test(value)) fail('"source_name" must not contain control characters');
-  if (value.length >= 2 && value.startsWith("/") && value.endsWith("/")) {
-    fail('"source_name" names one branch or tag, not a /pattern/');
-  }
-  if (
-    REF_FORBIDDEN.test(value) ||
-    value.startsWith("-") ||
-    value.startsWith("/") ||
-    value.endsWith("/") ||
-    value.endsWith(".") ||
-    value.endsWith(".lock")
-  ) {
-    fail(`"source_name" "${value}" is not a valid git branch or tag name`);
-  }
+  if (value.length > MAX_SOURCE_NAME) fail(`"source_name" is longer than ${MAX_SOURCE_NAME} characters`);
+  if (hasControlCharacters(value)) fail('"source_name" must not contain control characters');
+  if (isSourcePattern(value)) fail('"source_name" names one branch or tag, not a /pattern/');
+  if (!isValidRefName(value)) fail(`"source_name" "${value}" is not a valid git branch or tag name`);
   return value;
 }
 
 function checkDockerTag(value: unknown): string {
   if (typeof value !== "string" || value.trim() === "") fail('"docker_tag" must be a tag such as "latest"');
   const tag = value.trim();
-  if (tag.length > MAX_NAME || CONTROL.test(tag) || tag.includes(",")) {
+  if (tag.length > MAX_DOCKER_TAG || hasControlCharacters(tag) || tag.includes(",")) {
     fail('"docker_tag" must be one tag of a rule, such as "latest"');
   }
   return tag;
@@ -139,10 +123,6 @@ export interface TriggerSelection {
   targets: TriggerTarget[];
   /** Rules the call named but that have no single head to build (their source name is a /regex/). */
   skipped: { ruleId: string; reason: string }[];
-}
-
-function isPattern(sourceName: string): boolean {
-  return sourceName.length >= 2 && sourceName.startsWith("/") && sourceName.endsWith("/");
 }
 
 /** Whether the rule's tag template lists this tag, literally (`"{\\1},latest"` lists `latest`). */
@@ -169,7 +149,7 @@ export function selectTriggerTargets(rules: readonly BuildRule[], request: Trigg
   const targets = new Map<string, TriggerTarget & { ruleIds: string[] }>();
   const skipped: TriggerSelection["skipped"] = [];
   for (const rule of named) {
-    if (isPattern(rule.sourceName)) {
+    if (isSourcePattern(rule.sourceName)) {
       skipped.push({
         ruleId: rule.id,
         reason: `the rule for ${rule.sourceType} ${rule.sourceName} matches a pattern, not one ${rule.sourceType}: call with {"source_type": "${rule.sourceType === "branch" ? "Branch" : "Tag"}", "source_name": "<name>"} to build it`,
@@ -184,7 +164,7 @@ export function selectTriggerTargets(rules: readonly BuildRule[], request: Trigg
   return { targets: [...targets.values()], skipped };
 }
 
-/** Why a call built nothing, for its 422 answer. */
+/** Why a call built nothing, for its answer's `ignored` (a 202, as Docker Hub answers). */
 export function nothingToBuildMessage(repository: string, request: TriggerRequest, selection: TriggerSelection): string {
   const patterns = selection.skipped.length > 0 ? `; ${selection.skipped.map((s) => s.reason).join("; ")}` : "";
   switch (request.kind) {

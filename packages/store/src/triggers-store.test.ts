@@ -62,6 +62,23 @@ const cases: Case[] = [
     },
   },
   {
+    name: "findByTokenHash finds a live trigger of any repository by its token's hash",
+    async run(store) {
+      const repo = await createRepo(store);
+      const other = await createRepo(store, "other");
+      const hash = newHash();
+      const ci = await store.triggers.create(repo.id, { name: "ci", tokenHash: hash });
+      const elsewhere = await store.triggers.create(other.id, { name: "elsewhere", tokenHash: newHash() });
+      assert.deepEqual(await store.triggers.findByTokenHash(hash), ci);
+      // The caller checks the repository: the store answers for any.
+      assert.deepEqual(await store.triggers.findByTokenHash(elsewhere.tokenHash), elsewhere);
+      assert.equal(await store.triggers.findByTokenHash(newHash()), undefined);
+      assert.equal(await store.triggers.findByTokenHash(""), undefined);
+      assert.equal(await store.triggers.revoke(ci.id), true);
+      assert.equal(await store.triggers.findByTokenHash(hash), undefined, "a revoked trigger is not found");
+    },
+  },
+  {
     name: "markUsed records the last call",
     async run(store) {
       const repo = await createRepo(store);

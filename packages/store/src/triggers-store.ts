@@ -25,6 +25,12 @@ export interface TriggerStore {
   list(repositoryId: string): Promise<TriggerRecord[]>;
   /** A trigger by id, revoked or not. */
   get(id: string): Promise<TriggerRecord | undefined>;
+  /**
+   * The live trigger whose token has this hash (hex SHA-256), of any repository: the caller
+   * checks it belongs to the repository it was called for. An indexed lookup is safe here: the
+   * token is 32 random bytes, so a hash's timing tells nothing about another token.
+   */
+  findByTokenHash(tokenHash: string): Promise<TriggerRecord | undefined>;
   /** Revokes a trigger for good; false when there is none or it was revoked already. */
   revoke(id: string): Promise<boolean>;
   /** Records a call (`lastUsedAt`). */
@@ -77,6 +83,16 @@ export function createTriggerStore(db: Kysely<Database>): TriggerStore {
 
     async get(id) {
       const row = await db.selectFrom("triggers").selectAll().where("id", "=", id).executeTakeFirst();
+      return row && toTriggerRecord(row);
+    },
+
+    async findByTokenHash(tokenHash) {
+      const row = await db
+        .selectFrom("triggers")
+        .selectAll()
+        .where("token_hash", "=", tokenHash)
+        .where("revoked_at", "is", null)
+        .executeTakeFirst();
       return row && toTriggerRecord(row);
     },
 

@@ -152,21 +152,37 @@ describe("build trigger URLs (Docker Hub compatible)", () => {
     for (const t of list.body.triggers) assert.ok(Date.parse(t.lastUsedAt) >= Date.parse(t.createdAt));
   });
 
-  it("refuses malformed bodies and says when there is nothing to build", async () => {
+  it("refuses malformed bodies, and takes a call that builds nothing (202) saying why", async () => {
     const repo = await link();
-    await addRule(repo.name, { sourceType: "tag", sourceName: "/^v.*$/", dockerTag: "{sourceref}" });
+    const versions = await addRule(repo.name, { sourceType: "tag", sourceName: "/^v.*$/", dockerTag: "{sourceref}" });
     const trigger = await createTrigger(repo.name, "bad bodies");
-    const cases: [string, Promise<Call>, number, string, RegExp][] = [
+    // Another trigger for the calls that build nothing: each trigger stays under RATE_LIMIT calls.
+    const quiet = await createTrigger(repo.name, "nothing to build");
+    // Client errors: the body is not JSON, has an unknown field, or names what git refuses as a branch.
+    const refused: [string, Promise<Call>, number, string, RegExp][] = [
       ["broken JSON", callTrigger(trigger.url, '{"build": ', "application/json"), 400, "invalid_json", /not valid JSON/],
       ["a misspelt field", json(trigger.url, { dockertag: "latest" }), 422, "validation_failed", /unknown field "dockertag"/],
-      ["a tag no rule has", json(trigger.url, { docker_tag: "nope" }), 422, "validation_failed", /nothing to build.*"nope"/],
-      ["a branch no rule matches", json(trigger.url, { source_type: "Branch", source_name: "dev" }), 422, "validation_failed", /matches branch "dev"/],
+      ["an option-like name", json(trigger.url, { source_type: "Branch", source_name: "-x" }), 422, "validation_failed", /not a valid git/],
     ];
-    for (const [what, pending, status, code, message] of cases) {
+    for (const [what, pending, status, code, message] of refused) {
       const answer = await pending;
       assert.equal(answer.status, status, `${what}: ${answer.text}`);
       assert.equal(answer.body.error.code, code, what);
       assert.match(answer.body.error.message, message, what);
+    }
+    // Well-formed calls that no rule builds: Docker Hub answers 202 and so does Slipway (scripts
+    // with `curl -f` keep working), saying why in "ignored".
+    const ignored: [string, Promise<Call>, RegExp][] = [
+      ["a tag no rule has", json(quiet.url, { docker_tag: "nope" }), /nothing to build.*"nope"/],
+      ["a branch no rule matches", json(quiet.url, { source_type: "Branch", source_name: "dev" }), /matches branch "dev"/],
+    ];
+    for (const [what, pending, reason] of ignored) {
+      const answer = await pending;
+      assert.equal(answer.status, 202, `${what}: ${answer.text}`);
+      assert.deepEqual(Object.keys(answer.body).sort(), ["builds", "ignored", "skipped"], what);
+      assert.deepEqual(answer.body.builds, [], what);
+      assert.deepEqual(answer.body.skipped, [], what);
+      assert.match(answer.body.ignored, reason, what);
     }
     const builds = await slipway.api("GET", `/repositories/acme/${repo.name}/builds`);
     assert.deepEqual(builds.body.builds, []);
@@ -175,9 +191,12 @@ describe("build trigger URLs (Docker Hub compatible)", () => {
     const rules = await slipway.api("GET", `/repositories/acme/${repo.name}/rules`);
     const main = rules.body.rules.find((r: any) => r.sourceName === "main");
     assert.equal((await slipway.api("DELETE", `/repositories/acme/${repo.name}/rules/${main.id}`)).status, 204);
-    const nothing = await callTrigger(trigger.url);
-    assert.equal(nothing.status, 422, nothing.text);
-    assert.match(nothing.body.error.message, /nothing to build: .*autobuild on.*matches a pattern.*"source_type": "Tag"/);
+    const nothing = await callTrigger(quiet.url);
+    assert.equal(nothing.status, 202, nothing.text);
+    assert.deepEqual(nothing.body.builds, []);
+    assert.deepEqual(nothing.body.skipped.map((s: any) => s.ruleId), [versions]);
+    assert.match(nothing.body.ignored, /nothing to build: .*autobuild on.*matches a pattern.*"source_type": "Tag"/);
+    assert.deepEqual((await slipway.api("GET", `/repositories/acme/${repo.name}/builds`)).body.builds, []);
   });
 
   it("answers a wrong token, an unknown source and a revoked trigger with the same 404", async () => {
@@ -229,16 +248,16 @@ describe("build trigger URLs (Docker Hub compatible)", () => {
     const repo = await link();
     const limited = await createTrigger(repo.name, "limited");
     const spare = await createTrigger(repo.name, "spare");
-    // A tag no rule has: each call is taken (and counted), then answered 422 without building.
+    // A tag no rule has: each call is taken (and counted), then answered 202 without building.
     const call = (url: string) => json(url, { docker_tag: "none" });
-    for (let i = 0; i < RATE_LIMIT; i += 1) assert.equal((await call(limited.url)).status, 422);
+    for (let i = 0; i < RATE_LIMIT; i += 1) assert.equal((await call(limited.url)).status, 202);
     const over = await call(limited.url);
     assert.equal(over.status, 429, over.text);
     assert.equal(over.body.error.code, "rate_limited");
     const retryAfter = Number(over.headers.get("retry-after"));
     assert.ok(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 60, `Retry-After: ${retryAfter}`);
     // Another trigger has its own count; a wrong token is still 404, not 429.
-    assert.equal((await call(spare.url)).status, 422);
+    assert.equal((await call(spare.url)).status, 202);
     const token = /\/trigger\/([^/]+)\//.exec(limited.url)![1]!;
     assert.equal((await call(limited.url.replace(token, randomBytes(32).toString("base64url")))).status, 404);
   });

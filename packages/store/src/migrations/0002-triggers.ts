@@ -14,6 +14,8 @@ export const triggersMigration: Migration = {
       .addColumn("revoked_at", "text")
       .execute();
     await db.schema.createIndex("triggers_repository_id_idx").on("triggers").columns(["repository_id", "id"]).execute();
+    // A trigger call finds its trigger by the token's hash.
+    await db.schema.createIndex("triggers_token_hash_idx").on("triggers").column("token_hash").execute();
   },
   async down(db: Kysely<unknown>): Promise<void> {
     await db.schema.dropTable("triggers").execute();

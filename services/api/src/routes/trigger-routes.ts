@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from "node:crypto";
+import { createHash } from "node:crypto";
 import {
   generateToken,
   httpStatusOf,
@@ -21,7 +21,7 @@ const CALL_PATH = "/api/build/v1/source/:sourceId/trigger/:token/call";
 /** Trigger bodies are a few fields of JSON. */
 const MAX_CALL_BODY = 16 * 1024;
 const MAX_NAME = 100;
-/** One answer, to the byte, for an unknown source, a wrong token and a revoked trigger. */
+/** One answer, to the byte, for an unknown source, a wrong token, a revoked trigger and another repository's. */
 const NO_SUCH_TRIGGER = "no such trigger URL: check it, or create a new trigger (a revoked trigger's URL stops working)";
 
 /** The token segment of a trigger URL, wherever a path holds one (routing ignores case). */
@@ -47,9 +47,9 @@ export function triggerUrl(publicUrl: string, sourceId: string, token: string): 
   return `${publicUrl}/api/build/v1/source/${encodeURIComponent(sourceId)}/trigger/${token}/call/`;
 }
 
-/** SHA-256: the token is 32 random bytes, so a slow password hash would add nothing. */
-function hashToken(token: string): Buffer {
-  return createHash("sha256").update(token, "utf8").digest();
+/** Hex SHA-256: the token is 32 random bytes, so a slow password hash would add nothing. */
+function hashToken(token: string): string {
+  return createHash("sha256").update(token, "utf8").digest("hex");
 }
 
 function toTriggerView(trigger: TriggerRecord) {
@@ -77,20 +77,16 @@ export function createTriggerRoutes(deps: RouteDeps): { call: Router; api: Route
     duration: 60,
   });
 
-  /** The trigger whose token this is, among the source's repository's live triggers. */
+  /**
+   * The live trigger whose token this is, if it belongs to the source's repository. Looked up
+   * by the token's hash: a random 32-byte token has no near misses for timing to reveal.
+   */
   async function findTrigger(sourceId: string, token: string): Promise<CallContext | undefined> {
-    const source = await store.getSource(sourceId);
-    if (!source) return undefined;
-    const presented = hashToken(token);
-    let found: TriggerRecord | undefined;
-    // Every candidate is compared in constant time, and the loop never stops early.
-    for (const trigger of await store.triggers.list(source.repositoryId)) {
-      const stored = Buffer.from(trigger.tokenHash, "hex");
-      if (stored.length === presented.length && timingSafeEqual(stored, presented)) found ??= trigger;
-    }
-    if (!found) return undefined;
+    // Both lookups, whichever part is wrong, so the work done is the same for every miss.
+    const [source, trigger] = await Promise.all([store.getSource(sourceId), store.triggers.findByTokenHash(hashToken(token))]);
+    if (!source || !trigger || trigger.repositoryId !== source.repositoryId) return undefined;
     const repo = await store.getRepository(source.repositoryId);
-    return repo && { trigger: found, repo };
+    return repo && { trigger, repo };
   }
 
   /** Seconds until the trigger may be called again, or undefined when this call is within its limit. */
@@ -148,8 +144,14 @@ export function createTriggerRoutes(deps: RouteDeps): { call: Router; api: Route
       planned.push(...result.builds);
     }
     const repository = `${repo.namespace}/${repo.name}`;
-    // Unlike Docker Hub, a call that builds nothing fails, so a script (`curl -f`) notices.
-    if (planned.length === 0) throw new SlipwayError("validation_failed", nothingToBuildMessage(repository, parsed.request, selection));
+    // As Docker Hub does, a call that builds nothing is still taken (202): scripts written for it
+    // go on working; the answer says why, as a webhook that builds nothing does (CONTRACT §3).
+    if (planned.length === 0) {
+      const ignored = nothingToBuildMessage(repository, parsed.request, selection);
+      logger.info({ trigger: trigger.id, repository, ignored }, "trigger built nothing");
+      res.status(202).json({ builds: [], skipped: selection.skipped, ignored });
+      return;
+    }
     const started = await builds.start(planned);
     logger.info({ trigger: trigger.id, repository, builds: started.map((b) => b.id) }, "trigger queued builds");
     res.status(202).json({ builds: started.map(toQueuedBuildView), skipped: selection.skipped });
@@ -193,7 +195,7 @@ export function createTriggerRoutes(deps: RouteDeps): { call: Router; api: Route
       throw new SlipwayError("conflict", `${repo.namespace}/${repo.name} has no linked source: link one (PUT …/source) before creating trigger URLs`);
     }
     const token = generateToken(32);
-    const trigger = await store.triggers.create(repo.id, { name, tokenHash: hashToken(token).toString("hex") });
+    const trigger = await store.triggers.create(repo.id, { name, tokenHash: hashToken(token) });
     // The only time the URL is shown: the store keeps the token's hash alone.
     res.status(201).json({ id: trigger.id, name: trigger.name, url: triggerUrl(deps.publicUrl, source.id, token), createdAt: trigger.createdAt });
   });
