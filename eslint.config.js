@@ -23,7 +23,7 @@ export default tseslint.config(
     languageOptions: {
       sourceType: "module",
       globals: Object.fromEntries(
-        ["document", "window", "location", "sessionStorage", "fetch", "Node", "AbortController", "TextDecoderStream", "console"].map((name) => [name, "readonly"]),
+        ["document", "window", "location", "history", "navigator", "fetch", "Node", "AbortController", "EventSource", "URLSearchParams", "console"].map((name) => [name, "readonly"]),
       ),
     },
   },

@@ -82,6 +82,8 @@ const parts = [
     ? [
         { what: "busybox (static)", pkg: "busybox-static", present: hasStaticBusybox, otherwise: () => false },
         { what: "postgres", pkg: "postgresql", present: findPostgres, otherwise: () => env.SLIPWAY_TEST_POSTGRES_URL && "SLIPWAY_TEST_POSTGRES_URL" },
+        // The dashboard's browser tests drive the system's Chromium (playwright-core downloads no browser).
+        { what: "chromium", pkg: "chromium", present: () => findBinary("chromium") ?? findBinary("chromium-browser"), otherwise: () => env.SLIPWAY_TEST_CHROMIUM && "SLIPWAY_TEST_CHROMIUM" },
       ]
     : []),
 ];

@@ -11,6 +11,7 @@ export const REDACT_PATHS = [
   'req.headers["x-gogs-signature"]',
   'req.headers["x-forgejo-signature"]',
   'req.headers["webhook-signature"]',
+  'req.headers["x-csrf-token"]',
   'res.headers["set-cookie"]',
   "*.password",
   "*.token",

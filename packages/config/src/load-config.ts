@@ -29,7 +29,7 @@ export interface Config {
   buildNetwork: string | undefined;
   /** Where workers clone sources; each worker process uses a folder of its own inside. */
   workDir: string;
-  /** Outgoing webhooks may target loopback and link-local addresses (SLIPWAY_WEBHOOK_ALLOW_PRIVATE=true). */
+  /** Outgoing webhooks may target private, loopback and link-local addresses (SLIPWAY_WEBHOOK_ALLOW_PRIVATE=true). */
   webhookAllowPrivate: boolean;
   /** First wait between webhook delivery attempts; doubles each time (SLIPWAY_WEBHOOK_BACKOFF_MS). */
   webhookBackoffMs: number;

@@ -53,6 +53,7 @@ describe("toWebhookPayload", () => {
     assert.deepEqual(payload, {
       callback_url: `https://slipway.example.com/api/v1/builds/${build.id}`,
       push_data: {
+        // finishedAt (01:51:02.999Z) in whole seconds since the epoch, cut, not rounded.
         pushed_at: 1795398662,
         pusher: "slipway",
         tag: "v1",
@@ -77,7 +78,6 @@ describe("toWebhookPayload", () => {
       },
       build,
     });
-    assert.equal(new Date(1795398662 * 1000).toISOString(), "2026-11-23T01:51:02.000Z");
   });
 
   for (const event of ["build_failed", "build_canceled", "build_timed_out"] as const) {

@@ -48,6 +48,36 @@ describe("classifyAddress", () => {
     ["fd12:3456::1", "private"],
     ["fc00::1", "private"],
     ["ff02::1", "multicast"],
+    ["168.63.129.16", "metadata"],
+    ["::ffff:168.63.129.16", "metadata"],
+    // SIIT's IPv4-translated addresses (::ffff:0:0:0/96).
+    ["::ffff:0:7f00:1", "loopback"],
+    ["::ffff:0:a9fe:a9fe", "metadata"],
+    ["::ffff:0:808:808", "public"],
+    // NAT64's well-known prefix (64:ff9b::/96).
+    ["64:ff9b::a9fe:a9fe", "metadata"],
+    ["64:ff9b::169.254.169.254", "metadata"],
+    ["64:ff9b::a9fe:1", "link_local"],
+    ["64:ff9b::7f00:1", "loopback"],
+    ["64:ff9b::a00:1", "private"],
+    ["64:ff9b::a83f:8110", "metadata"],
+    ["64:ff9b::808:808", "public"],
+    ["64:ff9b:0:0:1::808:808", "public"],
+    // The local-use NAT64 prefix (64:ff9b:1::/48), in each of RFC 6052's layouts.
+    ["64:ff9b:1::a9fe:a9fe", "metadata"],
+    ["64:ff9b:1:a9fe:a9:fe00::", "metadata"],
+    ["64:ff9b:1:a9:fe:a9fe::", "metadata"],
+    ["64:ff9b:1:0:a9:fea9:fe00:0", "metadata"],
+    ["64:ff9b:1:7f00:0:100::", "loopback"],
+    ["64:ff9b:1::7f00:1", "loopback"],
+    ["64:ff9b:1:1234:5678::a00:1", "private"],
+    ["64:ff9b:1::808:808", "public"],
+    // 6to4 (2002::/16).
+    ["2002:a9fe:a9fe::1", "metadata"],
+    ["2002:a83f:8110::", "metadata"],
+    ["2002:7f00:1::", "loopback"],
+    ["2002:c0a8:101::1", "private"],
+    ["2002:808:808::1", "public"],
     ["2001:4860:4860::8888", "public"],
     ["2606:4700::1111", "public"],
     // Not IP addresses.
@@ -102,7 +132,19 @@ describe("refusedAddress", () => {
   const cases: [string, boolean, boolean][] = [
     // address, allowPrivate, refused
     ["8.8.8.8", false, false],
-    ["10.0.0.5", false, false],
+    ["10.0.0.5", false, true],
+    ["10.0.0.5", true, false],
+    ["172.20.1.1", false, true],
+    ["192.168.1.20", false, true],
+    ["100.64.0.9", false, true],
+    ["fd12:3456::1", false, true],
+    ["fd12:3456::1", true, false],
+    ["64:ff9b::a00:5", false, true],
+    ["64:ff9b::a00:5", true, false],
+    ["64:ff9b::a9fe:a9fe", true, true],
+    ["2002:a9fe:a9fe::", true, true],
+    ["::ffff:0:a9fe:a9fe", true, true],
+    ["168.63.129.16", true, true],
     ["127.0.0.1", false, true],
     ["127.0.0.1", true, false],
     ["::1", false, true],
@@ -134,7 +176,11 @@ describe("checkWebhookUrl", () => {
   const cases: [string, boolean, RegExp | null][] = [
     ["https://hooks.example.com/slipway", true, null],
     ["http://ci.lan:8080/generic-webhook-trigger/invoke?token=abc", true, null],
-    ["http://192.168.1.20/hook", true, null],
+    ["http://192.168.1.20/hook", false, /192\.168\.1\.20 is a private address.*SLIPWAY_WEBHOOK_ALLOW_PRIVATE=true/],
+    ["http://10.0.0.5:8080/hook", false, /private/],
+    ["http://[fd00::5]/hook", false, /private/],
+    ["http://[64:ff9b::a9fe:a9fe]/", false, /metadata/],
+    ["http://[2002:7f00:1::]/", false, /loopback/],
     // Names are resolved and checked when sending.
     ["http://localhost:9000/", true, null],
     ["http://127.0.0.1:9000/", false, /loopback/],
@@ -160,10 +206,12 @@ describe("checkWebhookUrl", () => {
     });
   }
 
-  it("allows loopback literals when the operator allows private targets, never metadata", () => {
+  it("allows private and loopback literals when the operator allows private targets, never metadata", () => {
+    assert.equal(checkWebhookUrl("http://192.168.1.20/hook", { allowPrivate: true }).ok, true);
     assert.equal(checkWebhookUrl("http://127.0.0.1:9000/", { allowPrivate: true }).ok, true);
     assert.equal(checkWebhookUrl("http://[::1]:9000/", { allowPrivate: true }).ok, true);
     assert.equal(checkWebhookUrl("http://169.254.169.254/", { allowPrivate: true }).ok, false);
+    assert.equal(checkWebhookUrl("http://[64:ff9b::a9fe:a9fe]/", { allowPrivate: true }).ok, false);
     assert.equal(checkWebhookUrl("http://metadata.google.internal/", { allowPrivate: true }).ok, false);
   });
 });

@@ -20,7 +20,7 @@ export type AddressKind =
   | "reserved";
 
 /** Refused unless the operator allows private targets (SLIPWAY_WEBHOOK_ALLOW_PRIVATE=true). */
-const REFUSED_UNLESS_ALLOWED: ReadonlySet<AddressKind> = new Set<AddressKind>(["loopback", "link_local", "unspecified"]);
+const REFUSED_UNLESS_ALLOWED: ReadonlySet<AddressKind> = new Set<AddressKind>(["private", "loopback", "link_local", "unspecified"]);
 /** Refused whatever the operator says: no receiver lives there, and metadata services hold credentials. */
 const ALWAYS_REFUSED: ReadonlySet<AddressKind> = new Set<AddressKind>(["metadata", "multicast", "reserved"]);
 
@@ -32,6 +32,7 @@ const METADATA_V4: ReadonlySet<string> = new Set([
   "169.254.170.2", // AWS ECS task metadata
   "100.100.100.200", // Alibaba Cloud
   "192.0.0.192", // Oracle Cloud (classic)
+  "168.63.129.16", // Azure's host endpoint (WireServer: VM agent, DNS, health probes)
 ]);
 /** fd00:ec2::254, AWS's IPv6 metadata endpoint, as eight 16-bit groups. */
 const METADATA_V6: readonly number[][] = [[0xfd00, 0x0ec2, 0, 0, 0, 0, 0, 0x254]];
@@ -79,7 +80,9 @@ export function parseIpv6(text: string): number[] | undefined {
   return [...head, ...new Array<number>(missing).fill(0), ...tail];
 }
 
-function classifyIpv4([a, b, c, d]: [number, number, number, number]): AddressKind {
+type Ipv4Bytes = [number, number, number, number];
+
+function classifyIpv4([a, b, c, d]: Ipv4Bytes): AddressKind {
   if (METADATA_V4.has(`${a}.${b}.${c}.${d}`)) return "metadata";
   if (a === 0) return "unspecified";
   if (a === 127) return "loopback";
@@ -92,15 +95,56 @@ function classifyIpv4([a, b, c, d]: [number, number, number, number]): AddressKi
   return "public";
 }
 
+const v4Of = (high: number, low: number): Ipv4Bytes => [high >> 8, high & 0xff, low >> 8, low & 0xff];
+
+/** The more a kind is refused, the earlier it comes: an address that may be read several ways is what its worst reading is. */
+const KIND_SEVERITY: readonly AddressKind[] = ["metadata", "multicast", "reserved", "loopback", "link_local", "unspecified", "private", "public"];
+const worstOf = (kinds: AddressKind[]): AddressKind =>
+  kinds.reduce((worst, kind) => (KIND_SEVERITY.indexOf(kind) < KIND_SEVERITY.indexOf(worst) ? kind : worst), "public");
+
+/**
+ * The IPv4 addresses an address of the local-use NAT64 prefix 64:ff9b:1::/48 (RFC 8215) may
+ * stand for. The translator's own prefix length (/48 to /96) decides where the IPv4 address sits
+ * (RFC 6052 §2.2) and cannot be known here, so every layout whose suffix is zero counts.
+ */
+function localNat64Candidates(g: (i: number) => number): Ipv4Bytes[] {
+  const bits = (from: number, count: number): number => {
+    let value = 0;
+    for (let bit = from; bit < from + count; bit++) value = value * 2 + ((g(bit >> 4) >> (15 - (bit & 15))) & 1);
+    return value;
+  };
+  // [bit ranges holding the IPv4 address, first bit of the zero suffix] per prefix length (bits 64–71 are skipped).
+  const layouts: [[number, number][], number][] = [
+    [[[48, 16], [72, 16]], 88], // /48
+    [[[56, 8], [72, 24]], 96], // /56
+    [[[72, 32]], 104], // /64
+    [[[96, 32]], 128], // /96
+  ];
+  const candidates: Ipv4Bytes[] = [];
+  for (const [ranges, suffixFrom] of layouts) {
+    if (suffixFrom < 128 && bits(suffixFrom, 128 - suffixFrom) !== 0) continue;
+    let v4 = 0;
+    for (const [from, count] of ranges) v4 = v4 * 2 ** count + bits(from, count);
+    candidates.push([(v4 >>> 24) & 0xff, (v4 >>> 16) & 0xff, (v4 >>> 8) & 0xff, v4 & 0xff]);
+  }
+  return candidates;
+}
+
 function classifyIpv6(groups: number[]): AddressKind {
   const g = (i: number): number => groups[i] ?? 0;
   if (METADATA_V6.some((m) => m.every((value, i) => value === g(i)))) return "metadata";
   const firstSixZero = [0, 1, 2, 3, 4, 5].every((i) => g(i) === 0);
   if (firstSixZero && g(6) === 0 && g(7) === 0) return "unspecified";
   if (firstSixZero && g(6) === 0 && g(7) === 1) return "loopback";
-  // IPv4-mapped (::ffff:a.b.c.d) and the deprecated IPv4-compatible (::a.b.c.d) reach that IPv4 address.
-  const embedsV4 = [0, 1, 2, 3, 4].every((i) => g(i) === 0) && (g(5) === 0xffff || g(5) === 0);
-  if (embedsV4) return classifyIpv4([g(6) >> 8, g(6) & 0xff, g(7) >> 8, g(7) & 0xff]);
+  // Addresses that reach an IPv4 address are what that address is: IPv4-mapped (::ffff:a.b.c.d),
+  // the deprecated IPv4-compatible (::a.b.c.d), SIIT's IPv4-translated (::ffff:0:a.b.c.d),
+  // NAT64's well-known prefix (64:ff9b::/96) and 6to4 (2002:aabb:ccdd::/48).
+  const firstFourZero = [0, 1, 2, 3].every((i) => g(i) === 0);
+  if (firstFourZero && g(4) === 0 && (g(5) === 0xffff || g(5) === 0)) return classifyIpv4(v4Of(g(6), g(7)));
+  if (firstFourZero && g(4) === 0xffff && g(5) === 0) return classifyIpv4(v4Of(g(6), g(7)));
+  if (g(0) === 0x64 && g(1) === 0xff9b && [2, 3, 4, 5].every((i) => g(i) === 0)) return classifyIpv4(v4Of(g(6), g(7)));
+  if (g(0) === 0x64 && g(1) === 0xff9b && g(2) === 1) return worstOf(localNat64Candidates(g).map(classifyIpv4));
+  if (g(0) === 0x2002) return classifyIpv4(v4Of(g(1), g(2)));
   const first = g(0);
   if ((first & 0xffc0) === 0xfe80) return "link_local";
   if ((first & 0xffc0) === 0xfec0) return "private";
@@ -118,7 +162,7 @@ export function classifyAddress(address: string): AddressKind | undefined {
 }
 
 export interface TargetPolicy {
-  /** The operator allows loopback, link-local and unspecified targets (SLIPWAY_WEBHOOK_ALLOW_PRIVATE). */
+  /** The operator allows private, loopback, link-local and unspecified targets (SLIPWAY_WEBHOOK_ALLOW_PRIVATE). */
   allowPrivate: boolean;
 }
 

@@ -93,9 +93,14 @@ describe("webhook queue on a real Redis", () => {
       await queue.deliver("d1");
       await new Promise((r) => setTimeout(r, 300));
       assert.equal(attempts.length, 4, "a failed series is not started again by the fan-out");
-      await queue.deliver("d1", { again: true });
+      // Two redeliveries asked for at once (both saw the 4 attempts recorded): one series.
+      await Promise.all([queue.deliver("d1", { again: { after: 4 } }), queue.deliver("d1", { again: { after: 4 } })]);
       await waitFor("the redelivery", () => (attempts.length === 5 ? true : undefined));
       assert.deepEqual([attempts[4]?.attempt, attempts[4]?.last], [1, false]);
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(attempts.length, 5, "a redelivery is queued once per attempts count");
+      await queue.deliver("d1", { again: { after: 5 } });
+      await waitFor("the next redelivery", () => (attempts.length === 6 ? true : undefined));
 
       await queue.buildEnded("b1");
       await waitFor("the fan-out", () => (ended.length === 1 ? true : undefined));

@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import { Queue, UnrecoverableError, Worker, type Job, type JobsOptions } from "bullmq";
 import { createRedis, type QueueOptions } from "./build-queue.js";
 
@@ -56,9 +55,11 @@ export interface WebhookQueue {
   buildEnded(buildId: string): Promise<void>;
   /**
    * Queues a delivery. Idempotent per delivery (a queued or failed series is not started twice)
-   * unless `again`: a redelivery, a new series of attempts.
+   * unless `again`: a redelivery, a new series of attempts, asked for when the delivery had
+   * `again.after` attempts recorded. Idempotent per that count too, so two redeliveries asked
+   * for at once start one series.
    */
-  deliver(deliveryId: string, options?: { again?: boolean }): Promise<void>;
+  deliver(deliveryId: string, options?: { again?: { after: number } }): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -82,8 +83,9 @@ export function createWebhookQueue(options: WebhookQueueOptions): WebhookQueue {
       );
     },
     async deliver(deliveryId, deliverOptions = {}) {
-      // BullMQ ignores an add whose job id is taken: a series runs once unless asked again.
-      const jobId = deliverOptions.again ? `delivery-${deliveryId}-${randomUUID()}` : `delivery-${deliveryId}`;
+      // BullMQ ignores an add whose job id is taken: a series runs once unless asked again, and
+      // every series records at least one attempt, so the next redelivery's id is a new one.
+      const jobId = deliverOptions.again ? `delivery-${deliveryId}-after-${deliverOptions.again.after}` : `delivery-${deliveryId}`;
       await queue.add("delivery", { v: 1, deliveryId }, { ...deliveryOptions, jobId });
     },
     async close() {

@@ -22,6 +22,7 @@ import {
 import type { Database, DeliveryTable, SourceTable } from "./schema.js";
 import type {
   BuildEventRecord,
+  BuildListQuery,
   BuildRecord,
   BuildUpdate,
   DeliveryRecord,
@@ -339,10 +340,7 @@ export class KyselyStore implements Store {
     return inOrderOf(ids, rows.map(toBuildRecord));
   }
 
-  async listBuilds(
-    repositoryId: string,
-    query: PageQuery & { status?: BuildStatus | undefined },
-  ): Promise<Page<BuildRecord>> {
+  async listBuilds(repositoryId: string, query: BuildListQuery): Promise<Page<BuildRecord>> {
     const limit = checkLimit(query.limit);
     let q = this.#db
       .selectFrom("builds")
@@ -351,6 +349,8 @@ export class KyselyStore implements Store {
       .orderBy("id", "desc")
       .limit(limit + 1);
     if (query.status !== undefined) q = q.where("status", "=", query.status);
+    if (query.sourceName !== undefined) q = q.where("source_name", "=", query.sourceName);
+    if (query.sourceType !== undefined) q = q.where("source_type", "=", query.sourceType);
     if (query.cursor !== undefined) q = q.where("id", "<", query.cursor);
     const rows = await q.execute();
     return toPage(rows.map(toBuildRecord), limit, (b) => b.id);

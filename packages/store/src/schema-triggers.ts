@@ -8,7 +8,7 @@ export interface TriggerTable {
   id: string;
   repository_id: string;
   name: string;
-  /** Hex SHA-256 of the token: the token is 32 random bytes, so a fast hash suffices. */
+  /** Hex SHA-256 of the token (indexed: calls look triggers up by it); the token is 32 random bytes, so a fast hash suffices. */
   token_hash: string;
   created_at: string;
   last_used_at: string | null;

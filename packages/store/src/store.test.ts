@@ -439,6 +439,28 @@ const cases: Case[] = [
     },
   },
   {
+    name: "listBuilds: by branch or tag name and type, with the status, keyset on id",
+    async run(store) {
+      const repo = await createRepo(store);
+      const made: [string, string, "branch" | "tag"][] = [];
+      for (const [sourceName, sourceType] of [["main", "branch"], ["v1", "tag"], ["main", "branch"], ["v1", "branch"], ["main", "branch"]] as const) {
+        const [build] = await store.createBuilds([newBuild(repo, { sourceName, sourceType })]);
+        made.push([build!.id, sourceName, sourceType]);
+      }
+      const ids = (name: string, type?: string) => made.filter(([, n, t]) => n === name && (type === undefined || t === type)).map(([id]) => id).reverse();
+      const first = await store.listBuilds(repo.id, { limit: 2, sourceName: "main" });
+      assert.deepEqual(first.items.map((b) => b.id), ids("main").slice(0, 2));
+      const second = await store.listBuilds(repo.id, { limit: 2, sourceName: "main", cursor: first.nextCursor! });
+      assert.deepEqual(second.items.map((b) => b.id), ids("main").slice(2));
+      assert.equal(second.nextCursor, null);
+      assert.deepEqual((await store.listBuilds(repo.id, { limit: 10, sourceName: "v1" })).items.map((b) => b.id), ids("v1"));
+      assert.deepEqual((await store.listBuilds(repo.id, { limit: 10, sourceName: "v1", sourceType: "tag" })).items.map((b) => b.id), ids("v1", "tag"));
+      assert.deepEqual((await store.listBuilds(repo.id, { limit: 10, sourceType: "branch" })).items.length, 4);
+      assert.ok(await store.transitionBuild(made[2]![0], ["queued"], "cloning"));
+      assert.deepEqual((await store.listBuilds(repo.id, { limit: 10, sourceName: "main", status: "cloning" })).items.map((b) => b.id), [made[2]![0]]);
+    },
+  },
+  {
     name: "listBuilds: newest first over three pages, by status",
     async run(store) {
       const repo = await createRepo(store);

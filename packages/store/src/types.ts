@@ -152,6 +152,13 @@ export interface PageQuery {
   cursor?: string | undefined;
 }
 
+/** A repository's builds, optionally only those of one status and of one branch or tag. */
+export interface BuildListQuery extends PageQuery {
+  status?: BuildStatus | undefined;
+  sourceType?: SourceType | undefined;
+  sourceName?: string | undefined;
+}
+
 /** Fields a status change may set alongside the status. */
 export interface BuildUpdate {
   digest?: string | null;
@@ -222,10 +229,7 @@ export interface Store {
   getBuild(id: string): Promise<BuildRecord | undefined>;
   getBuilds(ids: string[]): Promise<BuildRecord[]>;
   /** Newest first, keyset-paginated on id. */
-  listBuilds(
-    repositoryId: string,
-    query: PageQuery & { status?: BuildStatus | undefined },
-  ): Promise<Page<BuildRecord>>;
+  listBuilds(repositoryId: string, query: BuildListQuery): Promise<Page<BuildRecord>>;
   /** How many builds are in each status (metrics). */
   countBuildsByStatus(): Promise<Partial<Record<BuildStatus, number>>>;
   /** Builds in any of these statuses, oldest first (recovery after a crash). */

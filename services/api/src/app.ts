@@ -11,10 +11,12 @@ import { createHookRoutes } from "./hooks/hook-routes.js";
 import { createDeliveryReceiver } from "./hooks/receive-delivery.js";
 import { requireAdmin } from "./http/auth.js";
 import { createErrorHandler, notFoundHandler } from "./http/errors.js";
+import { createRedisSessionStore, type SessionStore } from "./http/session-store.js";
 import { createBuildRoutes } from "./routes/build-routes.js";
 import { createDeliveryRoutes } from "./routes/delivery-routes.js";
 import { createHealthRoutes, type ReadinessCheck } from "./routes/health-routes.js";
 import { createRepositoryRoutes } from "./routes/repository-routes.js";
+import { createSessionRoutes } from "./routes/session-routes.js";
 import type { RateLimitDeps, RouteDeps } from "./routes/route-deps.js";
 import { createTriggerRoutes, redactTriggerToken } from "./routes/trigger-routes.js";
 import { createVariableRoutes } from "./routes/variable-routes.js";
@@ -22,7 +24,7 @@ import { createWebhookRoutes } from "./routes/webhook-routes.js";
 import { createMetrics } from "./metrics.js";
 
 export interface AppDeps {
-  config: Pick<Config, "adminToken" | "publicUrl" | "registry">;
+  config: Pick<Config, "adminToken" | "publicUrl" | "registry" | "webhookAllowPrivate">;
   store: Store;
   queue: BuildQueue;
   bus: BuildEventBus;
@@ -30,12 +32,12 @@ export interface AppDeps {
   logger: Logger;
   /** Extra readiness checks beyond the database and Redis (the Docker engine, in main). */
   checks?: Record<string, ReadinessCheck>;
-  /** Operator settings read by route modules; main passes process.env. */
-  env?: Readonly<Record<string, string | undefined>>;
   /** Redis shared by the API processes for rate limits (trigger URLs). */
   rateLimit: RateLimitDeps;
   /** Outgoing webhooks: a cancel announces the build's end there; redeliveries are queued there. */
   webhookQueue: WebhookQueue;
+  /** Dashboard sessions; by default kept in the rate limits' Redis, shared by every API process. */
+  sessions?: SessionStore;
 }
 
 /** The HTTP application, from its dependencies: no process.env, no listening. */
@@ -52,8 +54,9 @@ export function createApp(deps: AppDeps): Express {
   });
   const receiver = createDeliveryReceiver({ store, builds, secrets, logger, onRecorded: metrics.countDelivery });
 
-  const routeDeps: RouteDeps = { store, builds, queue, bus, secrets, logger, publicUrl: config.publicUrl, env: deps.env ?? {}, rateLimit: deps.rateLimit, webhookQueue: deps.webhookQueue };
+  const routeDeps: RouteDeps = { store, builds, queue, bus, secrets, logger, publicUrl: config.publicUrl, webhookAllowPrivate: config.webhookAllowPrivate, rateLimit: deps.rateLimit, webhookQueue: deps.webhookQueue };
   const triggers = createTriggerRoutes(routeDeps);
+  const sessions = deps.sessions ?? createRedisSessionStore({ redis: deps.rateLimit.redis, prefix: deps.rateLimit.prefix });
 
   const app = express();
   app.disable("x-powered-by");
@@ -76,7 +79,9 @@ export function createApp(deps: AppDeps): Express {
   app.use(triggers.call);
 
   const api = express.Router();
-  api.use(requireAdmin(config.adminToken));
+  // Signing in needs no token; everything after it does.
+  api.use(createSessionRoutes({ adminToken: config.adminToken, sessions, publicUrl: config.publicUrl, rateLimit: deps.rateLimit }));
+  api.use(requireAdmin({ adminToken: config.adminToken, sessions }));
   api.use(express.json({ limit: "1mb" }));
   api.use(createRepositoryRoutes({ store, builds, secrets, publicUrl: config.publicUrl }));
   api.use(createBuildRoutes({ store, builds, bus }));
@@ -88,8 +93,15 @@ export function createApp(deps: AppDeps): Express {
 
   // The dashboard: static pages over the same API, served by Slipway itself (no CDN).
   const ui = fileURLToPath(new URL("../public/", import.meta.url));
-  app.get("/", (_req, res) => res.sendFile("index.html", { root: ui }));
-  app.use("/ui", express.static(ui, { index: false, maxAge: "5m" }));
+  const dashboardHeaders: express.RequestHandler = (_req, res, next) => {
+    // Only Slipway's own files run, and no other site may frame the pages.
+    res.setHeader("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'");
+    res.setHeader("X-Content-Type-Options", "nosniff");
+    res.setHeader("Referrer-Policy", "same-origin");
+    next();
+  };
+  app.get("/", dashboardHeaders, (_req, res) => res.sendFile("index.html", { root: ui }));
+  app.use("/ui", dashboardHeaders, express.static(ui, { index: false, maxAge: "5m" }));
 
   app.use(notFoundHandler);
   app.use(createErrorHandler(logger));

@@ -26,7 +26,6 @@ const app = createApp({
   secrets: createSecretBox(config.secretKey),
   logger,
   checks: { docker: () => pingDocker(config.dockerHost) },
-  env: process.env,
   webhookQueue,
   rateLimit: { redis: rateLimitRedis, prefix: config.queuePrefix, triggerCallsPerMinute: config.triggerRateLimit },
 });

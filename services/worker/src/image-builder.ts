@@ -85,7 +85,9 @@ export function createDockerImageBuilder(options: DockerImageBuilderOptions): Im
         found.push(ref);
       } catch (err) {
         signal.throwIfAborted();
-        log(`No cache from ${ref}: ${err instanceof Error ? err.message : String(err)}\n`);
+        const message = err instanceof Error ? err.message : String(err);
+        // A tag's first build has no earlier image: that is no failure worth a line of detail.
+        log(/not found|manifest unknown/i.test(message) ? `No earlier ${ref} to take cache from\n` : `No cache from ${ref}: ${message}\n`);
       }
     }
     return found;

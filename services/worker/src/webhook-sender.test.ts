@@ -114,6 +114,11 @@ describe("webhook sender", () => {
     assert.match(mixed.error ?? "", /hooks\.example\.test resolves to 127\.0\.0\.1/);
     const metadata = await send("/ok", { allowPrivate: true, resolve: resolveTo("169.254.169.254") }, "hooks.example.test");
     assert.match(metadata.error ?? "", /cloud metadata/);
+    const nat64 = await send("/ok", { allowPrivate: true, resolve: resolveTo("64:ff9b::a9fe:a9fe") }, "hooks.example.test");
+    assert.match(nat64.error ?? "", /64:ff9b::a9fe:a9fe, and .* is a cloud metadata address/);
+    const lan = await send("/ok", { allowPrivate: false, resolve: resolveTo("10.0.0.7") }, "hooks.example.test");
+    assert.equal(lan.refused, true);
+    assert.match(lan.error ?? "", /resolves to 10\.0\.0\.7, and 10\.0\.0\.7 is a private address/);
     assert.equal(seen.length, 0);
 
     // Allowed, a made-up name reaches the address the lookup gave: the one that was checked.

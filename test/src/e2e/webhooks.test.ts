@@ -24,7 +24,7 @@ interface Received {
 
 /**
  * A webhook receiver on 127.0.0.1: records every request; `/flaky/…` answers 500 twice, then
- * 200; anything else answers 200 "ok".
+ * 200; `/down/…` always 503; anything else answers 200 "ok".
  */
 async function startReceiver(): Promise<{ url: string; port: number; received: Received[]; on(path: string): Received[]; close(): Promise<void> }> {
   const received: Received[] = [];
@@ -39,6 +39,7 @@ async function startReceiver(): Promise<{ url: string; port: number; received: R
       const n = (calls.get(path) ?? 0) + 1;
       calls.set(path, n);
       if (path.startsWith("/flaky/") && n <= 2) res.writeHead(500, { "content-type": "text/plain" }).end(`not yet (${n})`);
+      else if (path.startsWith("/down/")) res.writeHead(503, { "content-type": "text/plain" }).end("down");
       else res.writeHead(200, { "content-type": "text/plain" }).end("ok");
     });
   });
@@ -240,8 +241,20 @@ describe("outgoing webhooks", () => {
     const name = await link(slipway, { Dockerfile: dockerfile("RUN true") });
     const path = `/flaky/${name}`;
     const hook = await addWebhook(slipway, name, { name: "flaky", url: `${receiver.url}${path}` });
+    const down = await addWebhook(slipway, name, { name: "down", url: `${receiver.url}/down/${name}` });
     const built = await build(slipway, name);
     assert.equal(built.status, "success", JSON.stringify(built.error));
+
+    // A delivery still being tried (pending, waiting out its backoff) is not redelivered: both series would send.
+    const [retrying] = await waitFor("a delivery waiting to be tried again", async () => {
+      const list = await deliveries(slipway, name, down.id);
+      return list.length === 1 && list[0].status === "pending" && list[0].attempts.length >= 1 ? list : undefined;
+    }, 30_000, 50);
+    const early = await slipway.api("POST", `/repositories/acme/${name}/webhooks/${down.id}/deliveries/${retrying.id}/redeliver`);
+    assert.equal(early.status, 409, JSON.stringify(early.body));
+    assert.equal(early.body.error.code, "conflict");
+    assert.match(early.body.error.message, /still being delivered; wait for it to be delivered or fail/);
+    assert.equal((await slipway.api("DELETE", `/repositories/acme/${name}/webhooks/${down.id}`)).status, 204);
 
     const [d] = await settled(slipway, name, hook.id, 1);
     assert.equal(d.status, "delivered");
@@ -285,7 +298,7 @@ describe("outgoing webhooks", () => {
     assert.deepEqual((await slipway.api("GET", `/repositories/acme/${name}/webhooks`)).body.webhooks, []);
   });
 
-  it("refuses loopback, link-local and metadata targets unless the operator allows private ones", async () => {
+  it("refuses private, loopback, link-local and metadata targets unless the operator allows private ones", async () => {
     const hard = await startSlipway({ env: { SLIPWAY_WEBHOOK_BACKOFF_MS: "200" } });
     strict = hard;
     const name = await link(hard, { Dockerfile: dockerfile("RUN true") });
@@ -293,6 +306,9 @@ describe("outgoing webhooks", () => {
       [hard, `${receiver.url}/direct`, /127\.0\.0\.1 is a loopback address.*SLIPWAY_WEBHOOK_ALLOW_PRIVATE=true/],
       [hard, `http://[::1]:${receiver.port}/`, /::1 is a loopback address/],
       [hard, "http://169.254.10.10/", /link-local/],
+      [hard, "http://10.1.2.3/", /10\.1\.2\.3 is a private address.*SLIPWAY_WEBHOOK_ALLOW_PRIVATE=true/],
+      [hard, "http://[fd00::7]/", /private address/],
+      [hard, "http://[64:ff9b::a9fe:a9fe]/", /cloud metadata/],
       [hard, "http://169.254.169.254/latest/meta-data/", /cloud metadata/],
       [hard, "http://metadata.google.internal/", /cloud metadata/],
       [hard, "ftp://example.com/", /http or https/],
@@ -307,6 +323,9 @@ describe("outgoing webhooks", () => {
       assert.equal(answer.body.error.code, "validation_failed");
       assert.match(answer.body.error.message, message);
     }
+    // The API honours the operator's setting as the worker does.
+    const privateHook = await addWebhook(slipway, own, { name: "lan", url: "http://10.1.2.3/hook" });
+    assert.equal((await slipway.api("DELETE", `/repositories/acme/${own}/webhooks/${privateHook.id}`)).status, 204);
 
     // A name is resolved when sending: localhost is refused then, and never contacted.
     const secret = `whsec-${randomBytes(12).toString("hex")}`;

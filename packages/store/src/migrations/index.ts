@@ -3,6 +3,7 @@ import { initial } from "./0001-initial.js";
 import { triggersMigration } from "./0002-triggers.js";
 import { variablesMigration } from "./0003-variables.js";
 import { webhooksMigration } from "./0004-webhooks.js";
+import { buildsBySourceMigration } from "./0005-builds-by-source.js";
 
 /** Every migration, by name; names sort in the order they run. */
 export const migrations: Readonly<Record<string, Migration>> = {
@@ -10,6 +11,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   "0002_triggers": triggersMigration,
   "0003_variables": variablesMigration,
   "0004_webhooks": webhooksMigration,
+  "0005_builds_by_source": buildsBySourceMigration,
 };
 
 /** A migrator over the in-code migrations (no files to find at run time). */

@@ -30,10 +30,16 @@ export function createBuildRoutes(deps: BuildRouteDeps): Router {
     if (status !== undefined && !isBuildStatus(status)) {
       throw new SlipwayError("validation_failed", `"status" must be a build status (queued, building, success, failed, …)`);
     }
+    const sourceType = queryString(req.query["sourceType"])?.toLowerCase();
+    if (sourceType !== undefined && sourceType !== "branch" && sourceType !== "tag") {
+      throw new SlipwayError("validation_failed", `"sourceType" must be "branch" or "tag"`);
+    }
     const page = await store.listBuilds(repo.id, {
       limit: pageLimit(req.query["limit"]),
       cursor: queryString(req.query["cursor"]),
       status,
+      sourceType: sourceType as SourceType | undefined,
+      sourceName: queryString(req.query["sourceName"]),
     });
     res.json({ builds: page.items.map(toBuildView), nextCursor: page.nextCursor });
   });

@@ -13,8 +13,8 @@ export interface RouteDeps {
   secrets: SecretBox;
   logger: Logger;
   publicUrl: string;
-  /** Operator settings the routes honour (e.g. whether webhooks may target private addresses). */
-  env: Readonly<Record<string, string | undefined>>;
+  /** Outgoing webhooks may target private addresses (SLIPWAY_WEBHOOK_ALLOW_PRIVATE), as the worker's sender is told. */
+  webhookAllowPrivate: boolean;
   /** Outgoing webhook deliveries (redeliveries are queued here). */
   webhookQueue: WebhookQueue;
   rateLimit: RateLimitDeps;

@@ -36,7 +36,7 @@ function toDeliveryView(delivery: WebhookDeliveryRecord) {
 /** Outgoing webhooks and their deliveries (CONTRACT §5 and §7), under /api/v1. */
 export function createWebhookRoutes(deps: RouteDeps): Router {
   const { store, webhookQueue, logger } = deps;
-  const policy: TargetPolicy = { allowPrivate: deps.env["SLIPWAY_WEBHOOK_ALLOW_PRIVATE"] === "true" };
+  const policy: TargetPolicy = { allowPrivate: deps.webhookAllowPrivate };
   const router = Router();
   const base = "/repositories/:namespace/:name/webhooks";
 
@@ -103,13 +103,19 @@ export function createWebhookRoutes(deps: RouteDeps): Router {
     res.json({ ...toDeliveryView(delivery), payload: JSON.parse(delivery.payload) as unknown });
   });
 
-  /** Sends the same payload again: a new series of attempts, numbered after the last. */
+  /**
+   * Sends the same payload again: a new series of attempts, numbered after the last. Not while a
+   * series is still under way (`pending`): both would send, and the last to end would set the status.
+   */
   router.post(`${base}/:webhookId/deliveries/:deliveryId/redeliver`, async (req, res) => {
     const delivery = await loadDelivery(req);
+    if (delivery.status === "pending") {
+      throw new SlipwayError("conflict", `delivery ${delivery.id} is still being delivered; wait for it to be delivered or fail`);
+    }
     // Pending before it is queued: the new series' first attempt must not be overwritten.
     await store.webhooks.setDeliveryStatus(delivery.id, "pending");
     try {
-      await webhookQueue.deliver(delivery.id, { again: true });
+      await webhookQueue.deliver(delivery.id, { again: { after: delivery.attempts.length } });
     } catch (err) {
       logger.error({ err, delivery: delivery.id }, "could not queue a redelivery");
       await store.webhooks.setDeliveryStatus(delivery.id, delivery.status);

@@ -1,0 +1,149 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { startSlipway, type Slipway } from "../support/slipway.js";
+
+/** The session cookie's value in a Set-Cookie header, and the header's attributes, lowercased. */
+function parseSetCookie(header: string | null): { value: string; attributes: string[] } {
+  assert.ok(header, "a Set-Cookie header");
+  const [pair, ...attributes] = header.split(";").map((p) => p.trim());
+  const [name, value] = pair!.split("=");
+  assert.equal(name, "slipway_session");
+  return { value: value ?? "", attributes: attributes.map((a) => a.toLowerCase()) };
+}
+
+async function call(slipway: Slipway, method: string, path: string, headers: Record<string, string> = {}, body?: unknown) {
+  const res = await fetch(`${slipway.url}/api/v1${path}`, {
+    method,
+    headers: { ...(body !== undefined ? { "content-type": "application/json" } : {}), ...headers },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, body: text && (res.headers.get("content-type") ?? "").includes("json") ? (JSON.parse(text) as any) : text };
+}
+
+async function signIn(slipway: Slipway): Promise<{ cookie: string; csrfToken: string; setCookie: string }> {
+  const answer = await call(slipway, "POST", "/session", {}, { token: slipway.adminToken });
+  assert.equal(answer.status, 201, JSON.stringify(answer.body));
+  const setCookie = answer.headers.get("set-cookie")!;
+  return { cookie: `slipway_session=${parseSetCookie(setCookie).value}`, csrfToken: answer.body.csrfToken, setCookie };
+}
+
+describe("dashboard sessions: POST|GET|DELETE /api/v1/session", () => {
+  let slipway: Slipway;
+  let secure: Slipway;
+
+  before(async () => {
+    [slipway, secure] = await Promise.all([
+      startSlipway({ worker: false }),
+      // Behind an https proxy: the cookie must be Secure.
+      startSlipway({ worker: false, env: { SLIPWAY_PUBLIC_URL: "https://slipway.example.org" } }),
+    ]);
+  });
+  after(() => Promise.all([slipway?.stop(), secure?.stop()]));
+
+  it("signs in with the admin token: an HttpOnly, SameSite=Lax session cookie and a CSRF token", async () => {
+    const { cookie, csrfToken, setCookie } = await signIn(slipway);
+    const { value, attributes } = parseSetCookie(setCookie);
+    assert.ok(value.length >= 40, "a long random session id");
+    assert.ok(attributes.includes("httponly"), setCookie);
+    assert.ok(attributes.includes("samesite=lax"), setCookie);
+    assert.ok(attributes.includes("path=/"), setCookie);
+    assert.ok(!attributes.includes("secure"), "not Secure over plain http");
+    assert.ok(csrfToken.length >= 40);
+    assert.notEqual(csrfToken, value);
+
+    const again = await call(slipway, "GET", "/session", { cookie });
+    assert.equal(again.status, 200);
+    assert.deepEqual(again.body, { csrfToken });
+    assert.equal(again.headers.get("cache-control"), "no-store");
+    assert.equal((await call(slipway, "GET", "/repositories", { cookie })).status, 200);
+  });
+
+  it("refuses a wrong or missing token, and sets no cookie", async () => {
+    for (const body of [{ token: "not-the-token" }, { token: "" }, {}, { token: 42 }]) {
+      const answer = await call(slipway, "POST", "/session", {}, body);
+      assert.equal(answer.status, 401, JSON.stringify(body));
+      assert.equal(answer.body.error.code, "unauthorized");
+      assert.equal(answer.headers.get("set-cookie"), null);
+    }
+    assert.equal((await call(slipway, "GET", "/session")).status, 401);
+    assert.equal((await call(slipway, "GET", "/session", { cookie: "slipway_session=made-up" })).status, 401);
+    assert.equal((await call(slipway, "GET", "/repositories", { cookie: "slipway_session=made-up" })).status, 401);
+  });
+
+  it("needs the session's X-CSRF-Token on every state-changing call made with the cookie", async () => {
+    const { cookie, csrfToken } = await signIn(slipway);
+    const repo = { namespace: "csrf", name: `r${Date.now()}` };
+    for (const [what, headers] of [
+      ["no token", { cookie }],
+      ["a wrong token", { cookie, "x-csrf-token": "x".repeat(csrfToken.length) }],
+      ["another session's token", { cookie, "x-csrf-token": (await signIn(slipway)).csrfToken }],
+    ] as const) {
+      const refused = await call(slipway, "POST", "/repositories", headers, repo);
+      assert.equal(refused.status, 401, what);
+      assert.equal(refused.body.error.code, "unauthorized");
+      assert.match(refused.body.error.message, /X-CSRF-Token/);
+    }
+    assert.equal((await call(slipway, "GET", `/repositories/${repo.namespace}/${repo.name}`, { cookie })).status, 404, "nothing was created");
+
+    const created = await call(slipway, "POST", "/repositories", { cookie, "x-csrf-token": csrfToken }, repo);
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const patched = await call(slipway, "PATCH", `/repositories/${repo.namespace}/${repo.name}`, { cookie }, { description: "no" });
+    assert.equal(patched.status, 401);
+    const deleted = await call(slipway, "DELETE", `/repositories/${repo.namespace}/${repo.name}`, { cookie, "x-csrf-token": csrfToken });
+    assert.equal(deleted.status, 204);
+  });
+
+  it("keeps the bearer token working, with no CSRF token, and judges a request by its Authorization header first", async () => {
+    const bearer = { authorization: `Bearer ${slipway.adminToken}` };
+    const created = await call(slipway, "POST", "/repositories", bearer, { namespace: "bearer", name: `r${Date.now()}` });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const { cookie } = await signIn(slipway);
+    const wrong = await call(slipway, "GET", "/repositories", { cookie, authorization: "Bearer wrong" });
+    assert.equal(wrong.status, 401, "a wrong bearer token is not rescued by a good cookie");
+  });
+
+  it("signs out: the session ends, and only with the CSRF token", async () => {
+    const { cookie, csrfToken } = await signIn(slipway);
+    const forged = await call(slipway, "DELETE", "/session", { cookie });
+    assert.equal(forged.status, 401, "a page elsewhere cannot sign the user out");
+    assert.equal((await call(slipway, "GET", "/session", { cookie })).status, 200);
+
+    const out = await call(slipway, "DELETE", "/session", { cookie, "x-csrf-token": csrfToken });
+    assert.equal(out.status, 204);
+    const cleared = out.headers.get("set-cookie") ?? "";
+    assert.match(cleared, /^slipway_session=;/);
+    assert.match(cleared, /Expires=Thu, 01 Jan 1970/);
+    assert.equal((await call(slipway, "GET", "/session", { cookie })).status, 401);
+    assert.equal((await call(slipway, "GET", "/repositories", { cookie })).status, 401);
+    assert.equal((await call(slipway, "DELETE", "/session")).status, 204, "signing out twice is harmless");
+  });
+
+  it("marks the cookie Secure when SLIPWAY_PUBLIC_URL is https", async () => {
+    const { setCookie } = await signIn(secure);
+    assert.ok(parseSetCookie(setCookie).attributes.includes("secure"), setCookie);
+  });
+
+  it("refuses sign-ins for a while after 10 failures a minute from one address", async () => {
+    for (let i = 0; i < 10; i++) {
+      assert.equal((await call(secure, "POST", "/session", {}, { token: `wrong-${i}` })).status, 401);
+    }
+    const locked = await call(secure, "POST", "/session", {}, { token: secure.adminToken });
+    assert.equal(locked.status, 429, "even the right token waits");
+    assert.equal(locked.body.error.code, "rate_limited");
+    assert.ok(Number(locked.headers.get("retry-after")) > 0);
+    const bearer = await call(secure, "GET", "/repositories", { authorization: `Bearer ${secure.adminToken}` });
+    assert.equal(bearer.status, 200, "the API's bearer token is not locked out");
+  });
+
+  it("never writes the session id or the CSRF token to its log", async () => {
+    const { cookie, csrfToken } = await signIn(slipway);
+    await call(slipway, "POST", "/repositories", { cookie, "x-csrf-token": csrfToken }, { namespace: "logs", name: `r${Date.now()}` });
+    const sessionId = cookie.split("=")[1]!;
+    const output = slipway.output();
+    assert.ok(output.includes("POST"), "requests are logged");
+    assert.ok(!output.includes(sessionId), "the session id is not logged");
+    assert.ok(!output.includes(csrfToken), "the CSRF token is not logged");
+    assert.ok(!output.includes(slipway.adminToken), "the admin token is not logged");
+  });
+});
