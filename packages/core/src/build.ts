@@ -84,3 +84,30 @@ export interface BuildView {
   startedAt: string | null;
   finishedAt: string | null;
 }
+
+/**
+ * A build as the API shows it, from anything that holds at least its fields: a stored build
+ * carries more (build args among them), which never leaves through an answer or a payload.
+ */
+export function toBuildView(build: BuildView): BuildView {
+  return {
+    id: build.id,
+    repository: build.repository,
+    ruleId: build.ruleId,
+    status: build.status,
+    cause: build.cause,
+    sourceType: build.sourceType,
+    sourceName: build.sourceName,
+    commit: build.commit,
+    commitMessage: build.commitMessage,
+    tags: build.tags,
+    dockerfile: build.dockerfile,
+    context: build.context,
+    image: build.image,
+    digest: build.digest,
+    error: build.error,
+    queuedAt: build.queuedAt,
+    startedAt: build.startedAt,
+    finishedAt: build.finishedAt,
+  };
+}

@@ -1,4 +1,4 @@
-import type { BuildStatus, BuildView } from "./build.js";
+import { toBuildView, type BuildStatus, type BuildView } from "./build.js";
 import { hmacHex } from "./signature.js";
 
 /**
@@ -121,34 +121,11 @@ function toDockerHubRepository(repo: WebhookRepositoryInput, publicUrl: string):
   };
 }
 
-/** Only the fields the API shows: a build record passed in carries more (build args among them). */
-function toPayloadBuild(build: BuildView): BuildView {
-  return {
-    id: build.id,
-    repository: build.repository,
-    ruleId: build.ruleId,
-    status: build.status,
-    cause: build.cause,
-    sourceType: build.sourceType,
-    sourceName: build.sourceName,
-    commit: build.commit,
-    commitMessage: build.commitMessage,
-    tags: build.tags,
-    dockerfile: build.dockerfile,
-    context: build.context,
-    image: build.image,
-    digest: build.digest,
-    error: build.error,
-    queuedAt: build.queuedAt,
-    startedAt: build.startedAt,
-    finishedAt: build.finishedAt,
-  };
-}
 
 /** The payload of one delivery. */
 export function toWebhookPayload(input: WebhookPayloadInput): WebhookPayload {
   const { event, publicUrl } = input;
-  const build = toPayloadBuild(input.build);
+  const build = toBuildView(input.build);
   // Docker Hub's receivers may POST a validation here; Slipway's is the build in its API (GET).
   const callbackUrl = `${publicUrl}/api/v1/builds/${build.id}`;
   const repository = toDockerHubRepository(input.repository, publicUrl);

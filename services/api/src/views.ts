@@ -1,4 +1,3 @@
-import type { BuildView } from "@slipway/core";
 import type { BuildRecord, DeliveryRecord, RepositoryRecord, RuleRecord, SourceRecord } from "@slipway/store";
 
 /** The API's shapes (CONTRACT §5). Records never leave the service without passing here. */
@@ -52,28 +51,6 @@ export function toRuleView(rule: RuleRecord) {
   };
 }
 
-export function toBuildView(build: BuildRecord): BuildView {
-  return {
-    id: build.id,
-    repository: build.repository,
-    ruleId: build.ruleId,
-    status: build.status,
-    cause: build.cause,
-    sourceType: build.sourceType,
-    sourceName: build.sourceName,
-    commit: build.commit,
-    commitMessage: build.commitMessage,
-    tags: build.tags,
-    dockerfile: build.dockerfile,
-    context: build.context,
-    image: build.image,
-    digest: build.digest,
-    error: build.error,
-    queuedAt: build.queuedAt,
-    startedAt: build.startedAt,
-    finishedAt: build.finishedAt,
-  };
-}
 
 /** The short form a hook or trigger answer lists (CONTRACT §3). */
 export function toQueuedBuildView(build: BuildRecord) {

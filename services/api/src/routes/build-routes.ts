@@ -1,10 +1,10 @@
-import { isBuildStatus, isTerminal, SlipwayError, type SourceType } from "@slipway/core";
+import { isBuildStatus, isTerminal, SlipwayError, toBuildView, type SourceType } from "@slipway/core";
 import type { BuildEventBus, BuildEvent } from "@slipway/queue";
 import type { BuildRecord, Store } from "@slipway/store";
 import { Router, type Request, type Response } from "express";
 import type { BuildService } from "../builds/build-service.js";
 import { asBody, optionalString, pageLimit, queryString } from "../http/input.js";
-import { toBuildView, toQueuedBuildView } from "../views.js";
+import { toQueuedBuildView } from "../views.js";
 import { loadRepository } from "./repository-routes.js";
 
 export interface BuildRouteDeps {
