@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: its own stack (Redis, a Docker engine, a registry) on its own ports and
+ * `npm run bench`: its own stack (Redis, a Docker engine, a registry, PostgreSQL) on its own ports and
  * data folder (.slipway-bench/), the test base image, then every compiled benchmark
  * (`bench/dist/*.bench.js`), one after another, each in its own node process.
  * `npm run bench -- spine` runs only the benchmarks those filters name; options
@@ -49,7 +49,7 @@ async function main(): Promise<number> {
   }
 
   return withTestStack(
-    { dataDir, parts: ["redis", "docker", "registry"], ports: { redis: 17379, registry: 17000 }, log: say },
+    { dataDir, parts: ["redis", "docker", "registry", "postgres"], ports: { redis: 17379, registry: 17000, postgres: 17432 }, log: say },
     async (env, interrupted) => {
       const failed: string[] = [];
       for (const file of files) {
