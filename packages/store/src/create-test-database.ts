@@ -2,7 +2,10 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { describe, it } from "node:test";
 import pg from "pg";
+import { createStore } from "./create-store.js";
+import type { Store } from "./types.js";
 
 export type TestDialect = "sqlite" | "postgres";
 
@@ -47,5 +50,33 @@ async function withAdmin(url: string, run: (client: pg.Client) => Promise<unknow
     await run(client);
   } finally {
     await client.end();
+  }
+}
+
+/** A store test: it gets a fresh store (migrated unless `migrated: false`) and its database. */
+export interface StoreCase {
+  name: string;
+  migrated?: boolean;
+  run(store: Store, db: TestDatabase): Promise<void>;
+}
+
+/** Runs every case on SQLite and on PostgreSQL, each on a database of its own, dropped after. */
+export function describeOnEveryDialect(title: string, cases: readonly StoreCase[]): void {
+  for (const dialect of ["sqlite", "postgres"] as const satisfies readonly TestDialect[]) {
+    describe(`${title} on ${dialect}`, () => {
+      for (const c of cases) {
+        it(c.name, async () => {
+          const db = await createTestDatabase(dialect);
+          const store = createStore({ databaseUrl: db.url });
+          try {
+            if (c.migrated !== false) await store.migrate();
+            await c.run(store, db);
+          } finally {
+            await store.close();
+            await db.drop();
+          }
+        });
+      }
+    });
   }
 }

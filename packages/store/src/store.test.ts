@@ -3,7 +3,7 @@ import { spawn } from "node:child_process";
 import { describe, it } from "node:test";
 import { DEFAULT_RULE, isSlipwayError, type BuildStatus } from "@slipway/core";
 import { createStore } from "./create-store.js";
-import { createTestDatabase, type TestDatabase, type TestDialect } from "./create-test-database.js";
+import { createTestDatabase, describeOnEveryDialect, type StoreCase } from "./create-test-database.js";
 import type { NewBuild, NewDelivery, RepositoryRecord, Store } from "./types.js";
 
 /** A claim's rank for builds of commits made at the same time: the build id decides. */
@@ -81,14 +81,7 @@ async function migrateInProcesses(url: string, count: number): Promise<void> {
   await Promise.all(runs);
 }
 
-interface Case {
-  name: string;
-  /** Whether the harness migrates the fresh database first (default true). */
-  migrated?: boolean;
-  run(store: Store, db: TestDatabase): Promise<void>;
-}
-
-const cases: Case[] = [
+const cases: StoreCase[] = [
   {
     name: "migrate twice is a no-op",
     async run(store) {
@@ -641,23 +634,7 @@ const cases: Case[] = [
   },
 ];
 
-for (const dialect of ["sqlite", "postgres"] as const satisfies readonly TestDialect[]) {
-  describe(`store on ${dialect}`, () => {
-    for (const c of cases) {
-      it(c.name, async () => {
-        const db = await createTestDatabase(dialect);
-        const store = createStore({ databaseUrl: db.url });
-        try {
-          if (c.migrated !== false) await store.migrate();
-          await c.run(store, db);
-        } finally {
-          await store.close();
-          await db.drop();
-        }
-      });
-    }
-  });
-}
+describeOnEveryDialect("store", cases);
 
 describe("createStore", () => {
   it("takes sqlite: URLs and :memory:", async () => {

@@ -1,9 +1,7 @@
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
-import { describe, it } from "node:test";
 import { isSlipwayError } from "@slipway/core";
-import { createStore } from "./create-store.js";
-import { createTestDatabase, type TestDialect } from "./create-test-database.js";
+import { describeOnEveryDialect, type StoreCase } from "./create-test-database.js";
 import type { RepositoryRecord, Store } from "./types.js";
 
 const hashOf = (token: string) => createHash("sha256").update(token).digest("hex");
@@ -13,12 +11,7 @@ async function createRepo(store: Store, name = "hello"): Promise<RepositoryRecor
   return store.createRepository({ namespace: "acme", name, private: false, description: "" });
 }
 
-interface Case {
-  name: string;
-  run(store: Store): Promise<void>;
-}
-
-const cases: Case[] = [
+const cases: StoreCase[] = [
   {
     name: "create, list in creation order, get",
     async run(store) {
@@ -99,20 +92,4 @@ const cases: Case[] = [
   },
 ];
 
-for (const dialect of ["sqlite", "postgres"] as const satisfies readonly TestDialect[]) {
-  describe(`trigger store on ${dialect}`, () => {
-    for (const c of cases) {
-      it(c.name, async () => {
-        const db = await createTestDatabase(dialect);
-        const store = createStore({ databaseUrl: db.url });
-        try {
-          await store.migrate();
-          await c.run(store);
-        } finally {
-          await store.close();
-          await db.drop();
-        }
-      });
-    }
-  });
-}
+describeOnEveryDialect("trigger store", cases);

@@ -1,8 +1,6 @@
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
 import { createSecretBox, isSlipwayError, type ErrorCode } from "@slipway/core";
-import { createStore } from "./create-store.js";
-import { createTestDatabase, type TestDialect } from "./create-test-database.js";
+import { describeOnEveryDialect, type StoreCase } from "./create-test-database.js";
 import type { RepositoryRecord, Store } from "./types.js";
 
 const box = createSecretBox("variables-store-test-key");
@@ -15,7 +13,7 @@ function isCode(code: ErrorCode) {
   return (err: unknown) => isSlipwayError(err) && err.code === code;
 }
 
-const cases: { name: string; run(store: Store): Promise<void> }[] = [
+const cases: StoreCase[] = [
   {
     name: "set creates, then replaces keeping id and createdAt",
     async run(store) {
@@ -110,20 +108,4 @@ const cases: { name: string; run(store: Store): Promise<void> }[] = [
   },
 ];
 
-for (const dialect of ["sqlite", "postgres"] as const satisfies readonly TestDialect[]) {
-  describe(`variables store on ${dialect}`, () => {
-    for (const c of cases) {
-      it(c.name, async () => {
-        const db = await createTestDatabase(dialect);
-        const store = createStore({ databaseUrl: db.url });
-        try {
-          await store.migrate();
-          await c.run(store);
-        } finally {
-          await store.close();
-          await db.drop();
-        }
-      });
-    }
-  });
-}
+describeOnEveryDialect("variables store", cases);

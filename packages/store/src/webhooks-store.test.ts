@@ -1,8 +1,6 @@
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
 import { isSlipwayError } from "@slipway/core";
-import { createStore } from "./create-store.js";
-import { createTestDatabase, type TestDialect } from "./create-test-database.js";
+import { describeOnEveryDialect, type StoreCase } from "./create-test-database.js";
 import type { BuildRecord, RepositoryRecord, Store } from "./types.js";
 
 async function createRepo(store: Store, name = "hello"): Promise<RepositoryRecord> {
@@ -39,12 +37,7 @@ const attempt = (statusCode: number | null, error: string | null = null) => ({
   response: statusCode === null ? null : "ok",
 });
 
-interface Case {
-  name: string;
-  run(store: Store): Promise<void>;
-}
-
-const cases: Case[] = [
+const cases: StoreCase[] = [
   {
     name: "webhooks: create, list, get, delete; unknown repository",
     async run(store) {
@@ -156,20 +149,4 @@ const cases: Case[] = [
   },
 ];
 
-for (const dialect of ["sqlite", "postgres"] as const satisfies readonly TestDialect[]) {
-  describe(`webhooks store on ${dialect}`, () => {
-    for (const c of cases) {
-      it(c.name, async () => {
-        const db = await createTestDatabase(dialect);
-        const store = createStore({ databaseUrl: db.url });
-        try {
-          await store.migrate();
-          await c.run(store);
-        } finally {
-          await store.close();
-          await db.drop();
-        }
-      });
-    }
-  });
-}
+describeOnEveryDialect("webhooks store", cases);
