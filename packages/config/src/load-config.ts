@@ -29,6 +29,11 @@ export interface Config {
   buildNetwork: string | undefined;
   /** Where workers clone sources; each worker process uses a folder of its own inside. */
   workDir: string;
+  /**
+   * The image build hooks run in (SLIPWAY_HOOK_IMAGE): one with `sh` and `docker`; undefined: one the
+   * worker makes from its machine's busybox, docker CLI and git.
+   */
+  hookImage: string | undefined;
   /** Outgoing webhooks may target private, loopback and link-local addresses (SLIPWAY_WEBHOOK_ALLOW_PRIVATE=true). */
   webhookAllowPrivate: boolean;
   /** First wait between webhook delivery attempts; doubles each time (SLIPWAY_WEBHOOK_BACKOFF_MS). */
@@ -104,6 +109,7 @@ export function loadConfig(env: Env, overrides: Partial<Config> = {}): Config {
     buildTimeoutMs: integer(env, "SLIPWAY_BUILD_TIMEOUT_MS", 60 * 60_000, 1_000),
     buildNetwork: env["SLIPWAY_BUILD_NETWORK"] || undefined,
     workDir: env["SLIPWAY_WORK_DIR"] || join(dataDir, "work"),
+    hookImage: env["SLIPWAY_HOOK_IMAGE"] || undefined,
     webhookAllowPrivate: env["SLIPWAY_WEBHOOK_ALLOW_PRIVATE"] === "true",
     webhookBackoffMs: integer(env, "SLIPWAY_WEBHOOK_BACKOFF_MS", 20_000, 1),
     triggerRateLimit: integer(env, "SLIPWAY_TRIGGER_RATE_LIMIT", 10, 1),

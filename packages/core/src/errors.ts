@@ -27,6 +27,7 @@ export const ERROR_CODES = {
   dockerfile_not_found: 422,
   path_outside_clone: 422,
   dockerfile_error: 422,
+  hook_failed: 422,
   invalid_tag: 422,
   registry_unavailable: 503,
   registry_refused: 502,

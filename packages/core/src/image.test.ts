@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { dockerHubBuildEnv, imageName } from "./image.js";
+import { dockerHubBuildEnv, imageName, parseImageReference, registryOfAddress } from "./image.js";
 
 describe("imageName", () => {
   const cases: [string, string, string, string][] = [
@@ -48,5 +48,29 @@ describe("dockerHubBuildEnv", () => {
     const env = dockerHubBuildEnv({ ...base, sourceType: "branch", sourceName: "main", image: "127.0.0.1:5000/acme/hello:old" });
     assert.equal(env.DOCKER_REPO, "127.0.0.1:5000/acme/hello");
     assert.equal(env.IMAGE_NAME, "127.0.0.1:5000/acme/hello:latest");
+  });
+});
+
+describe("parseImageReference", () => {
+  const cases: Array<[string, ReturnType<typeof parseImageReference>]> = [
+    ["alpine", { repository: "docker.io/library/alpine", registry: "docker.io" }],
+    ["alpine:3.20", { repository: "docker.io/library/alpine", registry: "docker.io", tag: "3.20" }],
+    ["acme/hello:latest", { repository: "docker.io/acme/hello", registry: "docker.io", tag: "latest" }],
+    ["index.docker.io/acme/hello", { repository: "docker.io/acme/hello", registry: "docker.io" }],
+    ["127.0.0.1:5000/acme/hello:v1", { repository: "127.0.0.1:5000/acme/hello", registry: "127.0.0.1:5000", tag: "v1" }],
+    ["127.0.0.1:5000/acme/team/hello", { repository: "127.0.0.1:5000/acme/team/hello", registry: "127.0.0.1:5000" }],
+    ["localhost/hello", { repository: "localhost/hello", registry: "localhost" }],
+    [
+      `registry.example.com/hello@sha256:${"a".repeat(64)}`,
+      { repository: "registry.example.com/hello", registry: "registry.example.com", digest: `sha256:${"a".repeat(64)}` },
+    ],
+  ];
+  for (const [ref, expected] of cases) {
+    it(`reads ${ref}`, () => assert.deepEqual(parseImageReference(ref), expected));
+  }
+  it("tells registry addresses the way credentials name them", () => {
+    assert.equal(registryOfAddress("https://index.docker.io/v1/"), "docker.io");
+    assert.equal(registryOfAddress("127.0.0.1:5000"), "127.0.0.1:5000");
+    assert.equal(registryOfAddress("registry.example.com/some/path"), "registry.example.com");
   });
 });

@@ -28,6 +28,43 @@ export interface BuildEnvInput {
   tag: string;
 }
 
+export interface ImageReference {
+  /** The repository as the engine names it: "docker.io/library/alpine", "127.0.0.1:5000/acme/hello". */
+  repository: string;
+  /** The registry host: "docker.io" for Docker Hub. */
+  registry: string;
+  tag?: string;
+  digest?: string;
+}
+
+/**
+ * A reference as `docker` reads one: a first component with a "." or ":" (or "localhost") names the
+ * registry, else Docker Hub, where one-part names live under "library/". Lower-cases nothing: Docker
+ * refuses upper-case repositories rather than folding them.
+ */
+export function parseImageReference(ref: string): ImageReference {
+  const [named = "", digest] = ref.split("@", 2);
+  const slash = named.lastIndexOf("/");
+  const colon = named.lastIndexOf(":");
+  const name = colon > slash ? named.slice(0, colon) : named;
+  const tag = colon > slash ? named.slice(colon + 1) : undefined;
+  const first = name.split("/", 1)[0] ?? "";
+  const hasRegistry = name.includes("/") && (first.includes(".") || first.includes(":") || first === "localhost");
+  let registry = hasRegistry ? first : "docker.io";
+  let path = hasRegistry ? name.slice(first.length + 1) : name;
+  if (DOCKER_HUB_HOSTS.has(registry.toLowerCase())) {
+    registry = "docker.io";
+    if (!path.includes("/")) path = `library/${path}`;
+  }
+  return { repository: `${registry}/${path}`, registry, ...(tag === undefined ? {} : { tag }), ...(digest === undefined ? {} : { digest }) };
+}
+
+/** A registry address as credentials name it ("https://index.docker.io/v1/", "127.0.0.1:5000") → its host as references name it. */
+export function registryOfAddress(address: string): string {
+  const host = registryHost(address).split("/", 1)[0] ?? "";
+  return DOCKER_HUB_HOSTS.has(host.toLowerCase()) ? "docker.io" : host;
+}
+
 /** Strips a ":tag" (not a registry port) and "@digest" should the caller pass one. */
 function withoutTag(image: string): string {
   const bare = image.split("@")[0] ?? image;

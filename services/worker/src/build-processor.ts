@@ -11,14 +11,15 @@ import {
 } from "@slipway/core";
 import type { BuildEventBus, BuildProcessor, Locks } from "@slipway/queue";
 import type { BuildRecord, BuildUpdate, RepositoryRecord, Store } from "@slipway/store";
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { readFile, realpath } from "node:fs/promises";
+import { join, relative } from "node:path";
 import pRetry from "p-retry";
 import type { Logger } from "pino";
 import { createBuildLog, type BuildLog } from "./build-log.js";
 import { loadBuildVariables, secretForms, withoutSecrets, type BuildVariables } from "./build-variables.js";
 import type { ImageBuilder, RegistryAuth } from "./image-builder.js";
-import { resolveBuildPaths, type CheckoutResult, type SourceCheckout } from "./source-checkout.js";
+import { findHooks, type HookName, type HookRunner, type HookSession } from "./hooks/build-hooks.js";
+import { resolveBuildPaths, type BuildPaths, type SourceCheckout } from "./source-checkout.js";
 
 export interface ProcessorDeps {
   store: Store;
@@ -38,9 +39,14 @@ export interface ProcessorDeps {
   watchMs?: number;
   /** Told of every build this worker ends (outgoing webhooks); its failures are logged, never the build's. */
   onEnded?: (build: BuildRecord) => Promise<void>;
+  /** Runs Docker Hub's `hooks/`; without it, a build that has hooks fails saying this worker cannot run them. */
+  hooks?: HookRunner;
 }
 
 const RUNNING: BuildStatus[] = ["cloning", "building", "pushing"];
+
+/** A build without hooks. */
+const NO_HOOKS: HookSession = { has: () => false, run: async () => undefined, close: async () => undefined };
 
 /** Thrown when the record moved under us: someone canceled the build. */
 class BuildEnded extends Error {}
@@ -95,54 +101,71 @@ export function createBuildProcessor(deps: ProcessorDeps): BuildProcessor {
     };
   }
 
-  async function buildImage(
-    build: BuildRecord,
-    checkout: CheckoutResult,
-    variables: BuildVariables,
-    auth: RegistryAuth | undefined,
-    log: BuildLog,
-    signal: AbortSignal,
-  ): Promise<{ build: BuildRecord; imageId: string; ref: string }> {
-    const paths = await resolveBuildPaths(checkout.dir, build.context, build.dockerfile, checkout.commit);
-    const current = await move(build, ["cloning"], "building", { commit: checkout.commit, commitMessage: checkout.commitMessage });
+  /** What one build works with once its source is checked out. */
+  interface Prepared {
+    paths: BuildPaths;
+    /** Docker Hub's build environment: build args where declared, and every hook's environment. */
+    env: Record<string, string>;
+    variables: BuildVariables;
+    auth: RegistryAuth | undefined;
+    hooks: HookSession;
+    log: BuildLog;
+    signal: AbortSignal;
+  }
+
+  /** Runs a hook, if the build has it. Hooks see build variables: their failures are masked like the build's. */
+  async function hook(prepared: Prepared, name: HookName): Promise<void> {
+    try {
+      await prepared.hooks.run(name, prepared.signal);
+    } catch (err) {
+      throw withoutSecrets(err, prepared.variables.secrets);
+    }
+  }
+
+  async function buildImage(build: BuildRecord, prepared: Prepared): Promise<{ imageId: string; ref: string | undefined }> {
+    const { paths, variables, auth, log, signal } = prepared;
+    const imageName = prepared.env["IMAGE_NAME"]!;
+    if (prepared.hooks.has("build")) {
+      // Docker Hub's contract: the build hook leaves the image as $IMAGE_NAME.
+      await hook(prepared, "build");
+      const built = await deps.builder.inspect(imageName);
+      if (built === undefined) throw new SlipwayError("hook_failed", `hooks/build ended without an image ${imageName}: build it with -t $IMAGE_NAME`);
+      return { imageId: built.imageId, ref: undefined };
+    }
     const dockerfileText = await readFile(join(paths.contextDir, paths.dockerfilePath), "utf8");
-    const env = dockerHubBuildEnv({
-      sourceType: current.sourceType,
-      sourceName: current.sourceName,
-      commit: current.commit,
-      commitMessage: current.commitMessage,
-      image: current.image,
-      dockerfile: paths.dockerfilePath,
-      tag: current.tags[0] ?? "latest",
-    });
     const declared = declaredBuildArgs(dockerfileText);
     const declaredOnly = (vars: Record<string, string>) => Object.fromEntries(Object.entries(vars).filter(([name]) => declared.has(name)));
     // Later wins: Docker Hub's variables, then the repository's variables, then the rule's build args.
-    const buildArgs = { ...declaredOnly(env), ...declaredOnly(variables.values), ...current.buildArgs };
+    const buildArgs = { ...declaredOnly(prepared.env), ...declaredOnly(variables.values), ...build.buildArgs };
     // Built under a tag of its own: a concurrent build of the same image must not move it
     // before this one is pushed. The pushed tags are set at push time, under a lock.
-    const ref = `${current.image}:slipway-build-${current.id}`;
-    log.line(`Building ${paths.dockerfilePath} (context ${current.context || "/"}) for ${current.tags.join(", ")}`);
+    const ref = `${build.image}:slipway-build-${build.id}`;
+    log.line(`Building ${paths.dockerfilePath} (context ${build.context || "/"}) for ${build.tags.join(", ")}`);
+    let imageId: string;
     try {
-      const { imageId } = await deps.builder.build(
+      ({ imageId } = await deps.builder.build(
         {
           contextDir: paths.contextDir,
           dockerfile: paths.dockerfilePath,
           tags: [ref],
           buildArgs,
-          cache: current.cache,
+          cache: build.cache,
           // Docker Hub's build cache: the last image of each tag, pulled if this engine lacks it.
-          cacheFrom: { refs: current.tags.map((tag) => `${current.image}:${tag}`), ...(auth ? { auth } : {}) },
+          cacheFrom: { refs: build.tags.map((tag) => `${build.image}:${tag}`), ...(auth ? { auth } : {}) },
           log: log.write,
         },
         signal,
-      );
-      return { build: current, imageId, ref };
+      ));
     } catch (err) {
       // The engine's message may quote an expanded arg (`FROM $SECRET`): it becomes the build's
       // error (an API answer) and may reach the worker's own log, which the build log's masking does not cover.
       throw withoutSecrets(err, variables.secrets);
     }
+    // Later hooks find the image where Docker Hub leaves it.
+    if (prepared.hooks.has("post_build") || prepared.hooks.has("pre_push") || prepared.hooks.has("push") || prepared.hooks.has("post_push")) {
+      await deps.builder.tag(imageId, imageName);
+    }
+    return { imageId, ref };
   }
 
   /**
@@ -180,9 +203,32 @@ export function createBuildProcessor(deps: ProcessorDeps): BuildProcessor {
     return { pushed, digest };
   }
 
+  /**
+   * The push hook replaces the push. The build's tags are claimed first, as for a push of its own: a
+   * build of an older commit runs no push hook once a newer one has pushed its tags.
+   */
+  async function pushByHook(build: BuildRecord, rank: string, prepared: Prepared): Promise<{ pushed: string[]; digest: string | null }> {
+    let pushed: string[] = [];
+    await deps.locks.withLock(
+      `push:${build.image}:${build.tags[0] ?? "latest"}`,
+      async () => {
+        pushed = await store.claimTags(build.repositoryId, build.id, build.tags, rank);
+        if (pushed.length === 0) {
+          prepared.log.line("Not running hooks/push: a build of a newer commit already pushed these tags");
+          return;
+        }
+        await hook(prepared, "push");
+      },
+      prepared.signal,
+    );
+    const image = await deps.builder.inspect(prepared.env["IMAGE_NAME"]!);
+    const digest = image?.repoDigests.find((d) => d.startsWith(`${build.image}@`))?.split("@")[1] ?? null;
+    return { pushed, digest };
+  }
+
   async function run(build: BuildRecord, log: BuildLog, signal: AbortSignal): Promise<void> {
     // Read before anything the build prints reaches its log, so that every line is masked.
-    // Hooks, once they exist, get the same values as environment.
+    // Hooks get the same values as environment.
     const variables = await loadBuildVariables(store, deps.secrets, build.repositoryId);
     log.addSecrets(secretForms(variables.secrets));
     const source = await store.getSourceOfRepository(build.repositoryId);
@@ -198,21 +244,55 @@ export function createBuildProcessor(deps: ProcessorDeps): BuildProcessor {
       .createCheckout((line) => log.write(`${line}\n`))
       .checkout({ cloneUrl: source.cloneUrl, commit: build.commit, ref: gitRef, ...(credentials ? { credentials } : {}) }, signal);
     let builtRef: string | undefined;
+    let hooks: HookSession | undefined;
     try {
+      const paths = await resolveBuildPaths(checkout.dir, build.context, build.dockerfile, checkout.commit);
+      const env = dockerHubBuildEnv({
+        sourceType: build.sourceType,
+        sourceName: build.sourceName,
+        commit: checkout.commit,
+        commitMessage: checkout.commitMessage,
+        image: build.image,
+        dockerfile: paths.dockerfilePath,
+        tag: build.tags[0] ?? "latest",
+      });
       const auth = registryAuth(repo);
-      const built = await buildImage(build, checkout, variables, auth, log, signal);
+      const found = await findHooks(checkout.dir, join(paths.contextDir, paths.dockerfilePath));
+      if (found.size > 0 && deps.hooks === undefined) throw new SlipwayError("hook_failed", "this repository has build hooks, and this worker runs none");
+      const cloneDir = await realpath(checkout.dir);
+      if (found.size > 0) log.line(`Build hooks: ${[...found.keys()].map((name) => `hooks/${name}`).join(", ")}`);
+      hooks = deps.hooks?.open({
+        buildId: build.id,
+        cloneDir,
+        contextDir: relative(cloneDir, paths.contextDir),
+        hooks: found,
+        repository: build.image,
+        ...(auth ? { auth } : {}),
+        env: { ...env, ...variables.values },
+        log: log.write,
+      });
+      const prepared: Prepared = { paths, env, variables, auth, hooks: hooks ?? NO_HOOKS, log, signal };
+
+      await hook(prepared, "post_checkout");
+      let current = await move(build, ["cloning"], "building", { commit: checkout.commit, commitMessage: checkout.commitMessage });
+      await hook(prepared, "pre_build");
+      const built = await buildImage(current, prepared);
       builtRef = built.ref;
-      const current = await move(built.build, ["building"], "pushing");
+      await hook(prepared, "post_build");
+      current = await move(current, ["building"], "pushing");
+      await hook(prepared, "pre_push");
       // Commits are ordered by committer date, then by build: the rank of this build's claim.
       const rank = `${checkout.committedAt}|${current.id}`;
-      const { pushed, digest } = await pushTags(current, rank, built.imageId, auth, log, signal);
+      const { pushed, digest } = prepared.hooks.has("push") ? await pushByHook(current, rank, prepared) : await pushTags(current, rank, built.imageId, auth, log, signal);
       if (pushed.length === 0) {
         await end(current, log, "superseded", null);
         return;
       }
-      log.line(`Pushed ${pushed.map((t) => `${current.image}:${t}`).join(", ")} (${digest})`);
+      log.line(`Pushed ${pushed.map((t) => `${current.image}:${t}`).join(", ")}${digest === null ? "" : ` (${digest})`}`);
+      await hook(prepared, "post_push");
       await end(current, log, "success", null, { digest, tags: pushed });
     } finally {
+      await hooks?.close().catch((err: unknown) => logger.warn({ err, build: build.id }, "could not clean up after the build's hooks"));
       await checkout.cleanup();
       if (builtRef) await deps.builder.untag(builtRef).catch((err: unknown) => logger.warn({ err, build: build.id }, "could not remove the build's own tag"));
     }

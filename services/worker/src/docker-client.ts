@@ -1,4 +1,5 @@
 import Dockerode from "dockerode";
+import type { EngineAddress } from "./hooks/engine-proxy.js";
 
 /** A dockerode client for DOCKER_HOST's forms: unix:///path, tcp://host:port, or the default socket. */
 export function createDockerClient(dockerHost: string | undefined): Dockerode {
@@ -9,4 +10,11 @@ export function createDockerClient(dockerHost: string | undefined): Dockerode {
     return new Dockerode({ host: url.hostname, port: Number(url.port || 2375), protocol: "http" });
   }
   throw new Error(`DOCKER_HOST "${dockerHost}" is not unix:// or tcp://`);
+}
+
+/** Where the engine of a DOCKER_HOST value listens, for what talks to it without dockerode (the hooks' proxy). */
+export function engineAddress(dockerHost: string | undefined): EngineAddress {
+  const modem = createDockerClient(dockerHost).modem as { socketPath?: string; host?: string; port?: number | string };
+  if (typeof modem.socketPath === "string") return { socketPath: modem.socketPath };
+  return { host: modem.host ?? "127.0.0.1", port: Number(modem.port ?? 2375) };
 }

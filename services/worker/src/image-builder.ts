@@ -44,6 +44,10 @@ export interface PushRequest {
 export interface ImageBuilder {
   build(req: BuildRequest, signal: AbortSignal): Promise<{ imageId: string }>;
   push(req: PushRequest, signal: AbortSignal): Promise<{ digest: string }>;
+  /** The image a local reference names, or undefined when the engine has none by that name. */
+  inspect(ref: string): Promise<{ imageId: string; repoDigests: string[] } | undefined>;
+  /** Gives an image another local reference (what hooks expect as IMAGE_NAME). */
+  tag(imageId: string, ref: string): Promise<void>;
   /** Removes a local tag, keeping the image's layers (they are the next build's cache). */
   untag(ref: string): Promise<void>;
   /** Resolves when the engine answers; docker_unavailable otherwise. */
@@ -92,6 +96,15 @@ export function createDockerImageBuilder(options: DockerImageBuilderOptions): Im
     }
     return found;
   }
+  async function tagImage(imageId: string, ref: string, signal: AbortSignal): Promise<void> {
+    const { repository, tag } = splitReference(ref);
+    try {
+      await docker.getImage(imageId).tag({ repo: repository, tag });
+    } catch (err) {
+      throw toEngineError(err, signal, engine, (message) => new SlipwayError("invalid_tag", `could not tag ${ref}: ${message}`));
+    }
+  }
+
   return {
     async build(req, signal) {
       signal.throwIfAborted();
@@ -159,14 +172,7 @@ export function createDockerImageBuilder(options: DockerImageBuilderOptions): Im
         // Never fall back to whatever the tag points at: that may be an older build.
         throw new SlipwayError("docker_unavailable", `the Docker engine at ${engine} ended the build without reporting an image`);
       }
-      for (const ref of others) {
-        const { repository, tag } = splitReference(ref);
-        try {
-          await docker.getImage(imageId).tag({ repo: repository, tag });
-        } catch (err) {
-          throw toEngineError(err, signal, engine, (message) => new SlipwayError("invalid_tag", `could not tag ${ref}: ${message}`));
-        }
-      }
+      for (const ref of others) await tagImage(imageId, ref, signal);
       return { imageId };
     },
 
@@ -174,13 +180,7 @@ export function createDockerImageBuilder(options: DockerImageBuilderOptions): Im
       signal.throwIfAborted();
       const { repository, tag } = splitReference(req.tag);
       const secrets = req.auth === undefined ? [] : [req.auth.password];
-      if (req.imageId !== undefined) {
-        try {
-          await docker.getImage(req.imageId).tag({ repo: repository, tag });
-        } catch (err) {
-          throw toEngineError(err, signal, engine, (message) => new SlipwayError("invalid_tag", `could not tag ${req.tag}: ${message}`));
-        }
-      }
+      if (req.imageId !== undefined) await tagImage(req.imageId, req.tag, signal);
       let stream: NodeJS.ReadableStream;
       if (req.auth !== undefined) {
         // The engine retries a refused layer upload for about 50 s before it gives up; asking the
@@ -221,6 +221,18 @@ export function createDockerImageBuilder(options: DockerImageBuilderOptions): Im
       }
       return { digest };
     },
+
+    async inspect(ref) {
+      try {
+        const image = await docker.getImage(ref).inspect();
+        return { imageId: image.Id, repoDigests: image.RepoDigests ?? [] };
+      } catch (err) {
+        if ((err as { statusCode?: number }).statusCode === 404) return undefined;
+        throw toEngineError(err, new AbortController().signal, engine);
+      }
+    },
+
+    tag: (imageId, ref) => tagImage(imageId, ref, new AbortController().signal),
 
     async untag(ref) {
       try {

@@ -12,7 +12,9 @@ import {
 import { createStore } from "@slipway/store";
 import { createBuildProcessor } from "./build-processor.js";
 import { createBuildSweeper } from "./build-sweeper.js";
-import { createDockerClient } from "./docker-client.js";
+import { createDockerClient, engineAddress } from "./docker-client.js";
+import { createHookRunner } from "./hooks/build-hooks.js";
+import { createHookImage } from "./hooks/hook-image.js";
 import { createDockerImageBuilder } from "./image-builder.js";
 import { createGitCheckout } from "./source-checkout.js";
 import { createWebhookProcessors } from "./webhook-processors.js";
@@ -49,9 +51,14 @@ const webhookWorker = createWebhookWorker({
   }),
 });
 webhookWorker.on("error", (err) => logger.error({ err }, "webhook worker error"));
-const builder = createDockerImageBuilder({
-  docker: createDockerClient(config.dockerHost),
-  ...(config.buildNetwork ? { network: config.buildNetwork } : {}),
+const docker = createDockerClient(config.dockerHost);
+const builder = createDockerImageBuilder({ docker, ...(config.buildNetwork ? { network: config.buildNetwork } : {}) });
+const hooks = createHookRunner({
+  docker,
+  engine: engineAddress(config.dockerHost),
+  image: createHookImage({ docker, ...(config.hookImage ? { image: config.hookImage } : {}) }),
+  ...(config.buildNetwork ? { buildNetwork: config.buildNetwork } : {}),
+  logger: logger.child({ component: "hooks" }),
 });
 const processor = createBuildProcessor({
   store,
@@ -64,6 +71,7 @@ const processor = createBuildProcessor({
   pushAttempts: config.pushAttempts,
   buildTimeoutMs: config.buildTimeoutMs,
   onEnded: (build) => webhookQueue.buildEnded(build.id),
+  hooks,
 });
 const worker = createBuildWorker({
   redisUrl: config.redisUrl,

@@ -1,0 +1,250 @@
+import { parseImageReference } from "@slipway/core";
+
+/**
+ * What a build hook may ask of the Docker engine. A hook gets a `docker` CLI, so that `docker build`,
+ * `tag`, `push` and `run` work as on Docker Hub; the engine's socket would also let it mount the host,
+ * join the host's network or run privileged, and so reach Slipway's database, Redis and secrets. The
+ * proxy in front of the engine checks every call against this policy: an allow-list of endpoints,
+ * containers confined to the ones the hook made, images named only within the build's repository, and
+ * container settings that cannot leave the sandbox. Anything else is refused with a message the CLI prints.
+ */
+export interface EnginePolicy {
+  /** The build's repository as the engine names it ("127.0.0.1:5000/acme/hello"): the only one a hook may tag, push or remove. */
+  repository: string;
+  /** The network `docker build` steps run on: the worker's own builds' network; undefined: the engine's default. */
+  buildNetwork?: string;
+}
+
+/** The calls a hook made so far that later calls are checked against. */
+export interface HookSessionState {
+  /** Full ids and names of the containers the hook created. */
+  containers: Set<string>;
+  /** Ids of the execs started in those containers. */
+  execs: Set<string>;
+}
+
+export type Decision =
+  | { kind: "refuse"; message: string }
+  /** Forward as it came; `registryAuth`: add the registry's credentials for this image. */
+  | { kind: "forward"; registryAuth?: string }
+  /** A build: forward with this query, and every registry credential the build may need. */
+  | { kind: "build"; query: URLSearchParams }
+  /** A container create: forward with this body and remember the container it makes. */
+  | { kind: "create-container"; name?: string }
+  /** An exec create: remember the exec it makes. */
+  | { kind: "create-exec" };
+
+const refuse = (message: string): Decision => ({ kind: "refuse", message: `Slipway build hooks: ${message}` });
+
+/** "/v1.41/containers/create" → "/containers/create"; the engine takes both. */
+function withoutVersion(pathname: string): string {
+  return pathname.replace(/^\/v\d+(\.\d+)?(?=\/)/, "");
+}
+
+/** Whether `ref` names an image of the build's repository (any tag). */
+function isOwnRepository(ref: string, policy: EnginePolicy): boolean {
+  return parseImageReference(ref).repository === parseImageReference(policy.repository).repository;
+}
+
+function owns(state: HookSessionState, id: string): boolean {
+  if (state.containers.has(id)) return true;
+  // Docker takes any unique prefix of an id (12 hex at least, as the CLI prints them).
+  return /^[0-9a-f]{12,64}$/.test(id) && [...state.containers].some((known) => known.startsWith(id));
+}
+
+/** Reads on containers and images that reveal nothing outside the hook's own work. */
+const OWN_CONTAINER_ACTIONS = new Set([
+  "GET json",
+  "GET logs",
+  "GET top",
+  "GET changes",
+  "GET stats",
+  "GET export",
+  "GET archive",
+  "HEAD archive",
+  "PUT archive",
+  "POST start",
+  "POST stop",
+  "POST restart",
+  "POST kill",
+  "POST wait",
+  "POST attach",
+  "POST resize",
+  "POST pause",
+  "POST unpause",
+  "POST exec",
+]);
+
+/** The decision for one call: method and URL as the CLI sent them. */
+export function decide(method: string, url: string, policy: EnginePolicy, state: HookSessionState): Decision {
+  const parsed = new URL(url, "http://engine");
+  const path = withoutVersion(parsed.pathname);
+  const query = parsed.searchParams;
+  const what = `${method} ${path}`;
+
+  if ((method === "GET" || method === "HEAD") && (path === "/_ping" || path === "/version" || path === "/info")) return { kind: "forward" };
+
+  if (method === "POST" && path === "/build") return decideBuild(query, policy);
+
+  if (method === "POST" && path === "/images/create") {
+    if (query.has("fromSrc")) return refuse("importing images (docker import) is not allowed");
+    const from = query.get("fromImage") ?? "";
+    if (from === "") return refuse("a pull needs an image name");
+    return { kind: "forward", registryAuth: parseImageReference(from).registry };
+  }
+  if (method === "GET" && path === "/images/json") return { kind: "forward" };
+
+  const image = /^\/images\/(.+?)\/(json|history|push|tag)$/.exec(path);
+  if (image) {
+    const name = decodeURIComponent(image[1]!);
+    const action = image[2]!;
+    if (method === "GET" && (action === "json" || action === "history")) return { kind: "forward" };
+    if (method === "POST" && action === "push") {
+      if (!isOwnRepository(name, policy)) return refuse(`hooks push to ${policy.repository} only, not ${name}`);
+      return { kind: "forward", registryAuth: parseImageReference(name).registry };
+    }
+    if (method === "POST" && action === "tag") {
+      const target = query.get("repo") ?? "";
+      if (!isOwnRepository(target, policy)) return refuse(`hooks tag images of ${policy.repository} only, not ${target || "(none)"}`);
+      return { kind: "forward" };
+    }
+  }
+  const removal = /^\/images\/(.+)$/.exec(path);
+  if (method === "DELETE" && removal) {
+    const name = decodeURIComponent(removal[1]!);
+    if (/^(sha256:)?[0-9a-f]{12,64}$/.test(name) || !isOwnRepository(name, policy)) {
+      return refuse(`hooks remove tags of ${policy.repository} only, by name, not ${name}`);
+    }
+    return { kind: "forward" };
+  }
+
+  if (method === "POST" && path === "/containers/create") {
+    const name = query.get("name");
+    return { kind: "create-container", ...(name ? { name } : {}) };
+  }
+  const container = /^\/containers\/([^/]+)(?:\/([a-z]+))?$/.exec(path);
+  if (container) {
+    const id = decodeURIComponent(container[1]!);
+    const action = container[2];
+    const allowed = action === undefined ? method === "DELETE" : OWN_CONTAINER_ACTIONS.has(`${method} ${action}`);
+    if (!allowed) return refuse(`${what} is not allowed`);
+    if (!owns(state, id)) return refuse(`hooks may use the containers they created only, not ${id}`);
+    return action === "exec" ? { kind: "create-exec" } : { kind: "forward" };
+  }
+  const exec = /^\/exec\/([^/]+)\/(start|json|resize)$/.exec(path);
+  if (exec) {
+    if (!state.execs.has(decodeURIComponent(exec[1]!))) return refuse(`hooks may use the execs they started only`);
+    return { kind: "forward" };
+  }
+  return refuse(`${what} is not allowed`);
+}
+
+function decideBuild(query: URLSearchParams, policy: EnginePolicy): Decision {
+  if (query.has("remote")) return refuse("builds from a remote URL or Git repository are not allowed: build the checked-out context");
+  if (query.get("version") === "2") return refuse("BuildKit is not available to hooks; the classic builder is (DOCKER_BUILDKIT=0)");
+  if ((query.get("cgroupparent") ?? "") !== "") return refuse("--cgroup-parent is not allowed");
+  for (const tag of query.getAll("t")) {
+    if (!isOwnRepository(tag, policy)) return refuse(`hooks tag images of ${policy.repository} only, not ${tag}`);
+  }
+  const network = query.get("networkmode") ?? "";
+  const rewritten = new URLSearchParams(query);
+  if (network === "" || network === "default") {
+    if (policy.buildNetwork !== undefined) rewritten.set("networkmode", policy.buildNetwork);
+  } else if (network !== "none" && network !== policy.buildNetwork) {
+    return refuse(`builds run on ${policy.buildNetwork ?? "the engine's default network"} (or none), not ${network}`);
+  }
+  return { kind: "build", query: rewritten };
+}
+
+type Check = (value: unknown) => string | undefined;
+
+function isEmpty(value: unknown): boolean {
+  if (value === undefined || value === null || value === "" || value === false || value === 0) return true;
+  if (Array.isArray(value)) return value.length === 0;
+  if (typeof value === "object") return Object.keys(value).length === 0;
+  return false;
+}
+
+const anything: Check = () => undefined;
+const oneOf =
+  (...allowed: string[]): Check =>
+  (value) =>
+    value === undefined || value === null || allowed.includes(String(value)) ? undefined : `${String(value)} is not allowed`;
+/** Docker reads a present but empty list as "none" (MaskedPaths: [] unmasks /proc): absent only. */
+const absent: Check = (value) => (value === undefined || value === null ? undefined : "may not be set");
+
+/**
+ * HostConfig fields a hook may set, and how. A field not listed must be empty: a new field some later
+ * engine adds is refused until it is known to be harmless.
+ */
+const HOST_CONFIG: Readonly<Record<string, Check>> = {
+  AutoRemove: anything,
+  ConsoleSize: anything,
+  Memory: anything,
+  MemoryReservation: anything,
+  MemorySwap: anything,
+  MemorySwappiness: anything,
+  NanoCpus: anything,
+  CpuShares: anything,
+  CpuPeriod: anything,
+  CpuQuota: anything,
+  CpuRealtimePeriod: anything,
+  CpuRealtimeRuntime: anything,
+  CpusetCpus: anything,
+  CpusetMems: anything,
+  CpuCount: anything,
+  CpuPercent: anything,
+  BlkioWeight: anything,
+  PidsLimit: anything,
+  OomKillDisable: anything,
+  OomScoreAdj: anything,
+  Init: anything,
+  ShmSize: anything,
+  Tmpfs: anything,
+  ReadonlyRootfs: anything,
+  Ulimits: anything,
+  RestartPolicy: anything,
+  CapDrop: anything,
+  GroupAdd: anything,
+  Dns: anything,
+  DnsOptions: anything,
+  DnsSearch: anything,
+  ExtraHosts: anything,
+  PortBindings: anything,
+  PublishAllPorts: anything,
+  Isolation: anything,
+  NetworkMode: oneOf("", "default", "none"),
+  IpcMode: oneOf("", "private", "shareable", "none"),
+  CgroupnsMode: oneOf("", "private"),
+  LogConfig: (value) => {
+    const type = (value as { Type?: unknown } | null)?.Type;
+    return type === undefined || type === null || type === "" || type === "json-file" || type === "local" ? undefined : `log driver ${String(type)} is not allowed`;
+  },
+  Mounts: (value) =>
+    Array.isArray(value) && value.some((mount) => (mount as { Type?: unknown }).Type !== "tmpfs") ? "only tmpfs mounts are allowed" : undefined,
+  MaskedPaths: absent,
+  ReadonlyPaths: absent,
+};
+
+/**
+ * A container create body made safe, or why not: the sandbox's settings forced (no network, the
+ * session's label), anything that reaches outside refused (binds, privileged, devices, host namespaces...).
+ */
+export function checkContainerCreate(body: unknown, labels: Record<string, string>): { body: Record<string, unknown> } | { refusal: string } {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) return { refusal: "Slipway build hooks: a container create needs a JSON object" };
+  const config = { ...(body as Record<string, unknown>) };
+  const hostConfig = { ...((config["HostConfig"] as Record<string, unknown> | null | undefined) ?? {}) };
+  for (const [field, value] of Object.entries(hostConfig)) {
+    const check = HOST_CONFIG[field];
+    const problem = check === undefined ? (isEmpty(value) ? undefined : "is not allowed") : check(value);
+    if (problem !== undefined) return { refusal: `Slipway build hooks: HostConfig.${field} ${problem} (hook containers have no network, mounts or privileges)` };
+  }
+  const endpoints = (config["NetworkingConfig"] as { EndpointsConfig?: Record<string, unknown> } | null | undefined)?.EndpointsConfig ?? {};
+  const other = Object.keys(endpoints).find((network) => network !== "none" && network !== "default");
+  if (other !== undefined) return { refusal: `Slipway build hooks: network ${other} is not allowed (hook containers have no network)` };
+  hostConfig["NetworkMode"] = "none";
+  config["HostConfig"] = hostConfig;
+  delete config["NetworkingConfig"];
+  config["Labels"] = { ...((config["Labels"] as Record<string, string> | null | undefined) ?? {}), ...labels };
+  return { body: config };
+}

@@ -1,0 +1,235 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer, request, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
+import { connect, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Duplex } from "node:stream";
+import { registryOfAddress } from "@slipway/core";
+import type { RegistryAuth } from "../image-builder.js";
+import { checkContainerCreate, decide, type EnginePolicy, type HookSessionState } from "./engine-policy.js";
+
+/** Where the engine listens: a unix socket, or a TCP port (plain HTTP). */
+export type EngineAddress = { socketPath: string } | { host: string; port: number };
+
+export interface EngineProxyOptions {
+  engine: EngineAddress;
+  policy: EnginePolicy;
+  /**
+   * The build's registry credentials. The proxy adds them to the hook's pushes, pulls and builds that
+   * reach that registry: the hook is "logged in" without ever holding the password.
+   */
+  auth?: RegistryAuth;
+  /** Put on every container the hook creates, so that the session's containers can be found. */
+  labels: Record<string, string>;
+}
+
+export interface EngineProxy {
+  /** The unix socket a hook's `docker` talks to (mounted into its container as /var/run/docker.sock). */
+  socketPath: string;
+  /** The containers the hook created, still to be removed when the session ends. */
+  containers(): string[];
+  /** Stops answering, ends every connection (hijacked ones too) and removes the socket. */
+  close(): Promise<void>;
+}
+
+/** Small JSON bodies read whole (container and exec creates); builds and archives are streamed. */
+const MAX_JSON_BODY = 1024 * 1024;
+
+/** The engine's header encoding: base64 with the URL alphabet, padded. */
+function encodeHeader(value: unknown): string {
+  return Buffer.from(JSON.stringify(value)).toString("base64").replace(/\+/g, "-").replace(/\//g, "_");
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_JSON_BODY) {
+        reject(new Error("the request body is too large"));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
+}
+
+function answer(res: ServerResponse, status: number, message: string): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res.writeHead(status, { "Content-Type": "application/json" });
+  res.end(JSON.stringify({ message }));
+}
+
+/**
+ * A Docker engine API endpoint for one build's hooks, on a unix socket of its own: every call is
+ * checked against the build's policy (engine-policy.ts) and forwarded to the real engine, streams and
+ * hijacked connections (`docker run`'s attach, `docker exec`) included.
+ */
+export async function startEngineProxy(options: EngineProxyOptions): Promise<EngineProxy> {
+  const { engine, policy } = options;
+  const state: HookSessionState = { containers: new Set(), execs: new Set() };
+  const created = new Set<string>();
+  const hijacked = new Set<Duplex>();
+  const dir = await mkdtemp(join(tmpdir(), "slipway-hook-"));
+  const socketPath = join(dir, "docker.sock");
+
+  const credentialsFor = (registry: string | undefined): RegistryAuth | undefined =>
+    options.auth !== undefined && registry !== undefined && registryOfAddress(options.auth.serveraddress) === registry ? options.auth : undefined;
+
+  function toEngine(method: string, path: string, headers: IncomingHttpHeaders) {
+    return request({ ...("socketPath" in engine ? { socketPath: engine.socketPath } : { host: engine.host, port: engine.port }), method, path, headers });
+  }
+
+  /** Sends the call on; `capture` reads the engine's (small, JSON) answer before passing it back. */
+  function forward(req: IncomingMessage, res: ServerResponse, path: string, headers: IncomingHttpHeaders, body?: Buffer, capture?: (status: number, json: unknown) => void): void {
+    if (body !== undefined) {
+      delete headers["transfer-encoding"];
+      headers["content-length"] = String(body.length);
+    }
+    const upstream = toEngine(req.method ?? "GET", path, headers);
+    res.on("close", () => {
+      // The CLI went away (Ctrl-C, the hook ended): the engine stops a build whose connection closes.
+      if (!res.writableFinished) upstream.destroy();
+    });
+    upstream.on("error", (err) => answer(res, 502, `Slipway build hooks: the Docker engine did not answer (${err.message})`));
+    upstream.on("response", (reply) => {
+      if (capture === undefined) {
+        res.writeHead(reply.statusCode ?? 502, reply.headers);
+        // The engine answers some calls at once and streams the body later (`wait`): the CLI waits
+        // for those headers before it goes on (`docker run` starts the container only then).
+        res.flushHeaders();
+        reply.pipe(res);
+        return;
+      }
+      const chunks: Buffer[] = [];
+      reply.on("data", (chunk: Buffer) => chunks.push(chunk));
+      reply.on("end", () => {
+        const text = Buffer.concat(chunks);
+        try {
+          capture(reply.statusCode ?? 502, JSON.parse(text.toString("utf8")));
+        } catch {
+          // Not JSON: nothing to remember; the CLI gets the engine's answer as it was.
+        }
+        res.writeHead(reply.statusCode ?? 502, reply.headers);
+        res.end(text);
+      });
+    });
+    if (body !== undefined) upstream.end(body);
+    else req.pipe(upstream);
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const method = req.method ?? "GET";
+    const url = req.url ?? "/";
+    const decision = decide(method, url, policy, state);
+    const headers: IncomingHttpHeaders = { ...req.headers };
+    switch (decision.kind) {
+      case "refuse":
+        req.resume();
+        answer(res, 403, decision.message);
+        return;
+      case "forward": {
+        const auth = credentialsFor(decision.registryAuth);
+        if (auth !== undefined) headers["x-registry-auth"] = encodeHeader(auth);
+        forward(req, res, url, headers);
+        return;
+      }
+      case "build": {
+        if (options.auth !== undefined) headers["x-registry-config"] = encodeHeader({ [options.auth.serveraddress]: options.auth });
+        const parsed = new URL(url, "http://engine");
+        forward(req, res, `${parsed.pathname}?${decision.query.toString()}`, headers);
+        return;
+      }
+      case "create-container": {
+        let parsedBody: unknown;
+        try {
+          parsedBody = JSON.parse((await readBody(req)).toString("utf8"));
+        } catch (err) {
+          answer(res, 400, `Slipway build hooks: the container create body is not JSON (${(err as Error).message})`);
+          return;
+        }
+        const checked = checkContainerCreate(parsedBody, options.labels);
+        if ("refusal" in checked) {
+          answer(res, 403, checked.refusal);
+          return;
+        }
+        forward(req, res, url, headers, Buffer.from(JSON.stringify(checked.body)), (status, json) => {
+          const id = (json as { Id?: unknown } | null)?.Id;
+          if (status !== 201 || typeof id !== "string") return;
+          state.containers.add(id);
+          created.add(id);
+          if (decision.name !== undefined) state.containers.add(decision.name.replace(/^\//, ""));
+        });
+        return;
+      }
+      case "create-exec":
+        forward(req, res, url, headers, undefined, (status, json) => {
+          const id = (json as { Id?: unknown } | null)?.Id;
+          if (status === 201 && typeof id === "string") state.execs.add(id);
+        });
+        return;
+    }
+  }
+
+  /** `docker run` (attached) and `docker exec` take over the connection: checked like any call, then spliced through. */
+  function hijack(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const decision = decide(req.method ?? "GET", req.url ?? "/", policy, state);
+    if (decision.kind !== "forward") {
+      const message = decision.kind === "refuse" ? decision.message : "Slipway build hooks: this call cannot take over the connection";
+      const body = JSON.stringify({ message });
+      socket.end(`HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      return;
+    }
+    const upstream: Socket = "socketPath" in engine ? connect(engine.socketPath) : connect(engine.port, engine.host);
+    hijacked.add(socket).add(upstream);
+    const end = () => {
+      socket.destroy();
+      upstream.destroy();
+      hijacked.delete(socket);
+      hijacked.delete(upstream);
+    };
+    upstream.on("connect", () => {
+      const lines = [`${req.method} ${req.url} HTTP/1.1`];
+      for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
+      upstream.write(`${lines.join("\r\n")}\r\n\r\n`);
+      if (head.length > 0) upstream.write(head);
+      upstream.pipe(socket);
+      socket.pipe(upstream);
+    });
+    upstream.on("error", end);
+    upstream.on("close", end);
+    socket.on("error", end);
+    socket.on("close", end);
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => answer(res, 500, `Slipway build hooks: ${(err as Error).message}`));
+  });
+  server.on("upgrade", hijack);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(socketPath, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+
+  return {
+    socketPath,
+    containers: () => [...created],
+    async close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      for (const socket of hijacked) socket.destroy();
+      await closed;
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
