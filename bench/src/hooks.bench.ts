@@ -282,7 +282,7 @@ async function main(): Promise<void> {
         `${options.rounds} round(s) of baseline then slipway; medians of the rounds`,
     );
     console.log(`  body: GitHub's push example padded to ${sample.body.length} bytes (${sample.commits} commits), a fresh X-GitHub-Delivery per request`);
-    console.log("  slipway: POST /hooks/{sourceId} (API only, no worker): verify → parse → record delivery + build (SQLite) → BullMQ add → 202");
+    console.log("  slipway: POST /hooks/{sourceId} (API only, no worker): verify → parse → record delivery + build (SQLite, group commit) → BullMQ addBulk → 202");
     console.log("  baseline: node:http: read the body → HMAC-SHA256 verify → one BullMQ add → 202");
     console.log("  load: autocannon in its own process; each connection finishes its last request, so every delivery sent is answered");
 

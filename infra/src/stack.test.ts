@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { loadRegistryTokenKey } from "@slipway/config";
 import { isAlive } from "./managed-process.js";
 import { isPortFree, pingRedis, pingRegistry } from "./probes.js";
 import { reapLeftovers, startStack } from "./stack.js";
@@ -46,19 +47,49 @@ describe("startStack (Redis and registry; the engine and PostgreSQL run in every
     assert.ok(await isPortFree(portOf(registry)));
   });
 
+  it("starts a registry that asks for Slipway's tokens when given registryAuth, its secrets kept private", async () => {
+    const dataDir = join(tmp, "auth");
+    const realm = "http://127.0.0.1:1/v2/token";
+    const registryAuth = {
+      realm,
+      issuer: "slipway",
+      service: "slipway-registry",
+      certificatePath: loadRegistryTokenKey(dataDir).certificatePath,
+      events: { url: "http://127.0.0.1:1/registry/events", secret: "events-secret" },
+    };
+    const stack = await startStack({ dataDir, mode: "own", parts: ["registry"], ports: { registry: 0 }, registryAuth, handleSignals: false, log: quiet });
+    try {
+      const res = await fetch(`http://${stack.env["SLIPWAY_REGISTRY"] ?? ""}/v2/`);
+      await res.arrayBuffer();
+      assert.equal(res.status, 401);
+      assert.equal(res.headers.get("www-authenticate"), `Bearer realm="${realm}",service="slipway-registry"`);
+      const config = join(dataDir, "registry.yml");
+      assert.equal((await stat(config)).mode & 0o777, 0o600);
+      const httpSecret = (await readFile(join(dataDir, "registry-http-secret"), "utf8")).trim();
+      assert.match(await readFile(config, "utf8"), new RegExp(`secret: "${httpSecret}"`));
+      // At info, the registry would log the events secret with its endpoint's headers.
+      assert.doesNotMatch(await readFile(join(dataDir, "logs", "registry.log"), "utf8"), /events-secret/);
+    } finally {
+      await stack.stop();
+    }
+  });
+
   it("reuses what REDIS_URL and SLIPWAY_REGISTRY name when they answer, and starts nothing", async () => {
     const first = await startStack({ dataDir: join(tmp, "first"), mode: "own", parts: ["redis", "registry"], ports: { redis: 0, registry: 0 }, handleSignals: false, log: quiet });
     try {
+      const lines: string[] = [];
       const second = await startStack({
         dataDir: join(tmp, "second"),
         mode: "reuse",
         parts: ["redis", "registry"],
         env: { REDIS_URL: first.env["REDIS_URL"], SLIPWAY_REGISTRY: first.env["SLIPWAY_REGISTRY"], PATH: process.env["PATH"] },
+        registryAuth: { realm: "http://x/v2/token", issuer: "slipway", service: "slipway-registry", certificatePath: "/nonexistent", events: { url: "http://x/registry/events", secret: "s" } },
         handleSignals: false,
-        log: quiet,
+        log: (line) => lines.push(line),
       });
       assert.deepEqual(second.processes, []);
       assert.deepEqual(second.env, first.env);
+      assert.ok(lines.some((line) => /^registry: using .* as it is configured/.test(line)), lines.join("\n"));
       await second.stop();
       assert.ok(first.processes.every((p) => isAlive(p.pid)), "stopping a stack that reused parts leaves them running");
     } finally {

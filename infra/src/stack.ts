@@ -1,13 +1,15 @@
 import { execFile } from "node:child_process";
-import { createHash } from "node:crypto";
-import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { createHash, randomBytes } from "node:crypto";
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
+import { readOrCreateFile } from "@slipway/config";
 import { findBinary, findPostgresBinary } from "./find-binary.js";
 import { logTail, reapLeftover, spawnManaged, type ManagedProcess } from "./managed-process.js";
 import { canConnect, choosePort, pingDocker, pingRedis, pingRegistry, redactUrl, toHttpTarget } from "./probes.js";
+import { registryConfigYaml, type RegistryAuthOptions } from "./registry-config.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -28,6 +30,11 @@ export interface StackOptions {
   parts?: readonly StackPart[];
   /** Ports to listen on when free (another free port otherwise); 0 asks for any free port. */
   ports?: { redis?: number; registry?: number; postgres?: number };
+  /**
+   * A registry this stack starts trusts Slipway's tokens and tells Slipway of pushes (npm start).
+   * Without it, that registry is open to all (the test stacks). A registry reused as it runs is left as it is.
+   */
+  registryAuth?: RegistryAuthOptions;
   /** Where REDIS_URL and the others are read; default process.env. */
   env?: Env;
   /** Aborting stops what was started so far and rejects. */
@@ -51,6 +58,7 @@ interface Context {
   mode: "reuse" | "own";
   env: Env;
   ports: NonNullable<StackOptions["ports"]>;
+  registryAuth: RegistryAuthOptions | undefined;
   signal: AbortSignal | undefined;
   log: (line: string) => void;
   started: ManagedProcess[];
@@ -66,6 +74,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     mode: options.mode,
     env: options.env ?? process.env,
     ports: options.ports ?? {},
+    registryAuth: options.registryAuth,
     signal: options.signal,
     log: options.log ?? ((line) => console.log(`stack: ${line}`)),
     started: [],
@@ -342,7 +351,9 @@ async function startRegistry(ctx: Context): Promise<Record<string, string>> {
   if (ctx.mode === "reuse") {
     const target = configured ?? `127.0.0.1:${DEFAULT_PORTS.registry}`;
     if (await pingRegistry(target)) {
-      ctx.log(`registry: using ${target}${configured === undefined ? "" : " (SLIPWAY_REGISTRY)"}`);
+      // Its configuration is its owner's: Slipway's token service and push events only work if it names them.
+      const asItIs = ctx.registryAuth === undefined ? "" : ", as it is configured (token authentication and push events are set up only on a registry Slipway starts)";
+      ctx.log(`registry: using ${target}${configured === undefined ? "" : " (SLIPWAY_REGISTRY)"}${asItIs}`);
       return { SLIPWAY_REGISTRY: target };
     }
     const wanted = loopbackPort(target);
@@ -368,25 +379,12 @@ async function startRegistry(ctx: Context): Promise<Record<string, string>> {
   mkdirSync(storage, { recursive: true });
   const address = `127.0.0.1:${port}`;
   const configFile = join(ctx.dataDir, "registry.yml");
-  // JSON strings are YAML strings: a path with spaces or colons stays one value.
-  writeFileSync(
-    configFile,
-    [
-      "version: 0.1",
-      "log:",
-      "  level: info",
-      "storage:",
-      "  filesystem:",
-      `    rootdirectory: ${JSON.stringify(storage)}`,
-      "  delete:",
-      "    enabled: true",
-      "  cache:",
-      "    blobdescriptor: inmemory",
-      "http:",
-      `  addr: ${JSON.stringify(address)}`,
-      "",
-    ].join("\n"),
-  );
+  // Kept across restarts: an upload in progress stays valid when the registry restarts.
+  const httpSecret = readOrCreateFile(join(ctx.dataDir, "registry-http-secret"), () => `${randomBytes(32).toString("base64url")}\n`).trim();
+  const yaml = registryConfigYaml({ address, storageDir: storage, httpSecret, ...(ctx.registryAuth === undefined ? {} : { auth: ctx.registryAuth }) });
+  // It holds secrets (the events secret, the HTTP secret): the owner's alone, also when it was written before.
+  writeFileSync(configFile, yaml, { mode: 0o600 });
+  chmodSync(configFile, 0o600);
   const proc = await launch(ctx, {
     name: "registry",
     command: binary,
@@ -395,7 +393,8 @@ async function startRegistry(ctx: Context): Promise<Record<string, string>> {
     pidFile: pidFile(ctx, "registry"),
   });
   await waitUntil(ctx, "docker-registry", proc, 20_000, () => pingRegistry(address));
-  ctx.log(`registry: started on ${address} (pid ${proc.pid})`);
+  const trusting = ctx.registryAuth === undefined ? "" : `, trusting tokens from ${ctx.registryAuth.realm}`;
+  ctx.log(`registry: started on ${address} (pid ${proc.pid})${trusting}`);
   return { SLIPWAY_REGISTRY: address };
 }
 

@@ -7,8 +7,10 @@ import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
-import { loadConfig, type Config } from "@slipway/config";
+import { loadConfig, loadRegistryTokenKey, type Config } from "@slipway/config";
+import { REGISTRY_TOKEN_ISSUER, REGISTRY_TOKEN_SERVICE } from "@slipway/core";
 import { spawnManaged, type ManagedProcess } from "./managed-process.js";
+import type { RegistryAuthOptions } from "./registry-config.js";
 import { startStack, type Stack } from "./stack.js";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -21,9 +23,29 @@ function say(line: string): void {
   console.log(`slipway: ${line}`);
 }
 
-async function waitForApi(config: Config, api: ManagedProcess): Promise<boolean> {
+/** Where processes on this machine reach the API: its listening address, loopback when it listens on all. */
+function localApiUrl(config: Config): string {
   const host = ["0.0.0.0", "::", ""].includes(config.host) ? "127.0.0.1" : config.host;
-  const url = `http://${host.includes(":") ? `[${host}]` : host}:${config.port}/healthz`;
+  return `http://${host.includes(":") ? `[${host}]` : host}:${config.port}`;
+}
+
+/**
+ * The registry npm start runs asks Slipway for tokens and reports pushes to it. The realm is the
+ * public URL: the Docker engine fetches tokens there, and it may run on another machine.
+ */
+function registryAuthOf(config: Config): RegistryAuthOptions {
+  return {
+    realm: `${config.publicUrl}/v2/token`,
+    issuer: REGISTRY_TOKEN_ISSUER,
+    service: REGISTRY_TOKEN_SERVICE,
+    // Made now if missing, before the registry (which reads it once, at start) and the services.
+    certificatePath: loadRegistryTokenKey(config.dataDir).certificatePath,
+    events: { url: `${localApiUrl(config)}/registry/events`, secret: config.registryEventsSecret },
+  };
+}
+
+async function waitForApi(config: Config, api: ManagedProcess): Promise<boolean> {
+  const url = `${localApiUrl(config)}/healthz`;
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline && api.isRunning()) {
     try {
@@ -41,9 +63,11 @@ async function waitForApi(config: Config, api: ManagedProcess): Promise<boolean>
 
 async function main(): Promise<void> {
   let config: Config;
+  let registryAuth: RegistryAuthOptions;
   try {
-    // Creates admin-token and secret-key (mode 0600) in the data folder when missing, as the API would.
+    // Creates admin-token, secret-key, the registry token key… (mode 0600) in the data folder when missing, as the API would.
     config = loadConfig(process.env);
+    registryAuth = registryAuthOf(config);
   } catch (err) {
     console.error(`slipway: configuration: ${(err as Error).message}`);
     process.exit(1);
@@ -79,6 +103,7 @@ async function main(): Promise<void> {
       dataDir: config.dataDir,
       mode: "reuse",
       ports: { redis: 6379, registry: 5000 },
+      registryAuth,
       signal: controller.signal,
       handleSignals: false,
       log: (line) => say(line),

@@ -7,3 +7,5 @@ export type { ApiAnswer, Slipway, SlipwayOptions } from "./support/slipway.js";
 export { githubPushPayload, sendGithubDelivery, signGithub } from "./support/github.js";
 export { startEnvironment } from "./support/environment.js";
 export type { Environment } from "./support/environment.js";
+export { startHubRegistry } from "./support/hub-registry.js";
+export type { HubRegistry, HubRegistryOptions } from "./support/hub-registry.js";

@@ -15,6 +15,7 @@ export const REDACT_PATHS = [
   'res.headers["set-cookie"]',
   "*.password",
   "*.token",
+  "*.registrytoken",
   "*.secret",
   "*.credentials",
   "*.authorization",

@@ -27,6 +27,9 @@ describe("loadConfig", () => {
     const second = loadConfig(env);
     assert.equal(first.adminToken, second.adminToken);
     assert.equal(first.secretKey, second.secretKey);
+    assert.equal(first.registryEventsSecret, second.registryEventsSecret);
+    assert.notEqual(first.registryEventsSecret, first.secretKey);
+    assert.equal(statSync(join(dir, "b", "registry-events-secret")).mode & 0o777, 0o600);
     assert.notEqual(first.adminToken, first.secretKey);
     assert.ok(first.adminToken.length >= 43);
     const file = join(dir, "b", "admin-token");
@@ -40,6 +43,7 @@ describe("loadConfig", () => {
         SLIPWAY_DATA_DIR: join(dir, "c"),
         SLIPWAY_PORT: "9090",
         SLIPWAY_ADMIN_TOKEN: "from-env",
+        SLIPWAY_REGISTRY_EVENTS_SECRET: "events-from-env",
         DATABASE_URL: "postgres://db/slipway",
       },
       { registry: "registry.example:5000" },
@@ -47,6 +51,7 @@ describe("loadConfig", () => {
     assert.equal(config.port, 9090);
     assert.equal(config.publicUrl, "http://127.0.0.1:9090");
     assert.equal(config.adminToken, "from-env");
+    assert.equal(config.registryEventsSecret, "events-from-env");
     assert.equal(config.databaseUrl, "postgres://db/slipway");
     assert.equal(config.registry, "registry.example:5000");
   });

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { chmodSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
+import { readOrCreateFile } from "./persisted-file.js";
 
 /** Slipway's configuration (CONTRACT §2). Read from an `env` argument so tests never touch process.env. */
 export interface Config {
@@ -15,6 +15,11 @@ export interface Config {
   registry: string;
   adminToken: string;
   secretKey: string;
+  /**
+   * What the registry sends as `Authorization: Bearer …` with its push notifications
+   * (SLIPWAY_REGISTRY_EVENTS_SECRET; generated and kept in the data folder otherwise).
+   */
+  registryEventsSecret: string;
   workerConcurrency: number;
   /** Prefix of every Redis key and channel, so several installs (or tests) share one Redis. */
   queuePrefix: string;
@@ -40,6 +45,8 @@ export interface Config {
   webhookBackoffMs: number;
   /** Calls a minute each trigger URL takes, across API processes (SLIPWAY_TRIGGER_RATE_LIMIT). */
   triggerRateLimit: number;
+  /** log2 of scrypt's N for new password hashes (SLIPWAY_PASSWORD_COST): 17, OWASP's, by default. */
+  passwordCost: number;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -56,32 +63,12 @@ function integer(env: Env, name: string, fallback: number, min: number): number 
 
 /**
  * A secret kept in the data folder (mode 0600), generated on first start, unless the
- * environment gives it. Several processes may start at once: the first writer wins
- * (`wx`), the others read what it wrote.
+ * environment gives it. Several processes may start at once: they all get the first one written.
  */
 function persistedSecret(env: Env, name: string, dataDir: string, file: string): string {
   const given = env[name];
   if (given !== undefined && given !== "") return given;
-  const path = join(dataDir, file);
-  try {
-    return readFileSync(path, "utf8").trim();
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-  }
-  mkdirSync(dataDir, { recursive: true });
-  // Written whole under a private name, then linked into place: a process starting at the
-  // same moment never reads a half-written file, and the first link wins.
-  const temporary = `${path}.${process.pid}.${randomBytes(4).toString("hex")}`;
-  writeFileSync(temporary, `${randomBytes(32).toString("base64url")}\n`, { mode: 0o600 });
-  chmodSync(temporary, 0o600);
-  try {
-    linkSync(temporary, path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-  } finally {
-    unlinkSync(temporary);
-  }
-  return readFileSync(path, "utf8").trim();
+  return readOrCreateFile(join(dataDir, file), () => `${randomBytes(32).toString("base64url")}\n`).trim();
 }
 
 export function loadConfig(env: Env, overrides: Partial<Config> = {}): Config {
@@ -101,6 +88,7 @@ export function loadConfig(env: Env, overrides: Partial<Config> = {}): Config {
     registry: env["SLIPWAY_REGISTRY"] || "127.0.0.1:5000",
     adminToken: "",
     secretKey: "",
+    registryEventsSecret: "",
     workerConcurrency: integer(env, "SLIPWAY_WORKER_CONCURRENCY", 2, 1),
     queuePrefix: env["SLIPWAY_QUEUE_PREFIX"] || "slipway",
     logLevel: env["SLIPWAY_LOG_LEVEL"] || "info",
@@ -110,6 +98,7 @@ export function loadConfig(env: Env, overrides: Partial<Config> = {}): Config {
     buildNetwork: env["SLIPWAY_BUILD_NETWORK"] || undefined,
     workDir: env["SLIPWAY_WORK_DIR"] || join(dataDir, "work"),
     hookImage: env["SLIPWAY_HOOK_IMAGE"] || undefined,
+    passwordCost: integer(env, "SLIPWAY_PASSWORD_COST", 17, 12),
     webhookAllowPrivate: env["SLIPWAY_WEBHOOK_ALLOW_PRIVATE"] === "true",
     webhookBackoffMs: integer(env, "SLIPWAY_WEBHOOK_BACKOFF_MS", 20_000, 1),
     triggerRateLimit: integer(env, "SLIPWAY_TRIGGER_RATE_LIMIT", 10, 1),
@@ -120,6 +109,9 @@ export function loadConfig(env: Env, overrides: Partial<Config> = {}): Config {
   }
   if (!overrides.secretKey) {
     config.secretKey = persistedSecret(env, "SLIPWAY_SECRET_KEY", config.dataDir, "secret-key");
+  }
+  if (!overrides.registryEventsSecret) {
+    config.registryEventsSecret = persistedSecret(env, "SLIPWAY_REGISTRY_EVENTS_SECRET", config.dataDir, "registry-events-secret");
   }
   return config;
 }

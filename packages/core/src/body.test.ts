@@ -68,6 +68,14 @@ describe("decodeBody", () => {
     assert.equal(decodeBody("application/json", deep(MAX_JSON_DEPTH + 1)).ok, false);
   });
 
+  it("many brackets side by side are not nesting", () => {
+    const wide = JSON.stringify({ a: Array.from({ length: 2 * MAX_JSON_DEPTH }, () => [{}]) });
+    assert.deepEqual(decodeBody("application/json", Buffer.from(wide)), { ok: true, payload: JSON.parse(wide) });
+    const deepMixed = '{"a":['.repeat(MAX_JSON_DEPTH / 2) + "1" + "]}".repeat(MAX_JSON_DEPTH / 2);
+    assert.equal(decodeBody("application/json", Buffer.from(deepMixed)).ok, true);
+    assert.equal(decodeBody("application/json", Buffer.from(`[${deepMixed}]`)).ok, false);
+  });
+
   it("brackets inside strings, escaped quotes included, do not count as nesting", () => {
     const text = JSON.stringify({ s: "[".repeat(10_000) + '\\"' + "{".repeat(10_000), t: ["\\", "]"] });
     assert.deepEqual(decodeBody("application/json", Buffer.from(text)), { ok: true, payload: JSON.parse(text) });

@@ -12,6 +12,8 @@ export const ERROR_CODES = {
   validation_failed: 422,
   unauthorized: 401,
   invalid_signature: 401,
+  /** The caller can see the resource but lacks the role for this (an invisible one answers not_found). */
+  forbidden: 403,
   not_found: 404,
   conflict: 409,
   payload_too_large: 413,
@@ -48,10 +50,13 @@ const RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
 
 export class SlipwayError extends Error {
   readonly code: ErrorCode;
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+  /** For rate_limited and service_unavailable: when to try again (an answer's Retry-After). */
+  readonly retryAfterSeconds: number | undefined;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; retryAfterSeconds?: number }) {
     super(message, options);
     this.name = "SlipwayError";
     this.code = code;
+    this.retryAfterSeconds = options?.retryAfterSeconds;
   }
 }
 

@@ -17,3 +17,6 @@ export * from "./build-variable.js";
 export * from "./trigger-body.js";
 export * from "./webhook-target.js";
 export * from "./webhook-payload.js";
+export * from "./access.js";
+export * from "./password.js";
+export * from "./registry-token.js";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { describe, it } from "node:test";
 import type { BuildStatus, BuildView } from "./build.js";
-import { toWebhookPayload, webhookEventOf, webhookSignature, type WebhookEvent } from "./webhook-payload.js";
+import { toPushedByHandPayload, toWebhookPayload, webhookEventOf, webhookSignature, type WebhookEvent } from "./webhook-payload.js";
 
 const build: BuildView = {
   id: "0193a000-0000-7000-8000-000000000001",
@@ -112,5 +112,21 @@ describe("webhookSignature", () => {
     const expected = createHmac("sha256", "s3cret").update(body).digest("hex");
     assert.equal(webhookSignature("s3cret", body), `sha256=${expected}`);
     assert.equal(webhookSignature("s3cret", Buffer.from(body)), `sha256=${expected}`);
+  });
+});
+
+describe("toPushedByHandPayload", () => {
+  it("is Docker Hub's push payload, with the pusher, the tag and the pushed digest, and no build", () => {
+    const digest = `sha256:${"c".repeat(64)}`;
+    const payload = toPushedByHandPayload({
+      push: { tag: "v2", digest, pusher: "alice", pushedAt: "2026-11-23T05:00:00.000Z" },
+      image: "127.0.0.1:5000/acme/hello",
+      repository,
+      publicUrl: "http://127.0.0.1:8080",
+    });
+    assert.deepEqual(payload.push_data, { pushed_at: Date.parse("2026-11-23T05:00:00.000Z") / 1000, pusher: "alice", tag: "v2", images: [`127.0.0.1:5000/acme/hello@${digest}`] });
+    assert.equal(payload.build, null);
+    assert.equal(payload.callback_url, "http://127.0.0.1:8080/api/v1/repositories/acme/hello");
+    assert.equal(payload.repository.repo_name, "acme/hello");
   });
 });

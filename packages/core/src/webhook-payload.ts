@@ -92,7 +92,16 @@ export interface BuildEndedPayload {
   build: BuildView;
 }
 
-export type WebhookPayload = PushPayload | BuildEndedPayload;
+/** After `docker push` by hand: Docker Hub's payload, with the push instead of a build. */
+export interface PushedByHandPayload {
+  callback_url: string;
+  push_data: { pushed_at: number; pusher: string; tag: string; images: string[] };
+  repository: DockerHubRepository;
+  /** Slipway's addition: no build made this image. */
+  build: null;
+}
+
+export type WebhookPayload = PushPayload | BuildEndedPayload | PushedByHandPayload;
 
 /** Seconds since the epoch, as Docker Hub gives times. */
 function unixSeconds(iso: string): number {
@@ -123,7 +132,7 @@ function toDockerHubRepository(repo: WebhookRepositoryInput, publicUrl: string):
 
 
 /** The payload of one delivery. */
-export function toWebhookPayload(input: WebhookPayloadInput): WebhookPayload {
+export function toWebhookPayload(input: WebhookPayloadInput): PushPayload | BuildEndedPayload {
   const { event, publicUrl } = input;
   const build = toBuildView(input.build);
   // Docker Hub's receivers may POST a validation here; Slipway's is the build in its API (GET).
@@ -140,5 +149,29 @@ export function toWebhookPayload(input: WebhookPayloadInput): WebhookPayload {
     },
     repository,
     build,
+  };
+}
+
+export interface PushedByHandInput {
+  push: { tag: string; digest: string; pusher: string; pushedAt: string };
+  /** The image's name without a tag ("127.0.0.1:5000/acme/app"). */
+  image: string;
+  repository: WebhookRepositoryInput;
+  publicUrl: string;
+}
+
+/** The payload of a delivery about an image pushed by hand (Docker Hub sends the same after a `docker push`). */
+export function toPushedByHandPayload(input: PushedByHandInput): PushedByHandPayload {
+  const repository = toDockerHubRepository(input.repository, input.publicUrl);
+  return {
+    callback_url: `${input.publicUrl}/api/v1/repositories/${repository.repo_name}`,
+    push_data: {
+      pushed_at: unixSeconds(input.push.pushedAt),
+      pusher: input.push.pusher,
+      tag: input.push.tag,
+      images: [`${input.image}@${input.push.digest}`],
+    },
+    repository,
+    build: null,
   };
 }

@@ -61,6 +61,16 @@ describe("build queue on a real Redis", () => {
     await queue.close();
   });
 
+  it("sends the builds queued in one turn together, each once", async () => {
+    const prefix = uniquePrefix();
+    prefixes.push(prefix);
+    const queue = createBuildQueue({ redisUrl, prefix });
+    await Promise.all(["c1", "c2", "c1", "c3"].map((id) => queue.enqueue(id)));
+    for (const id of ["c1", "c2", "c3"]) assert.equal(await queue.holds(id), true);
+    assert.deepEqual(await queue.counts(), { waiting: 3, active: 0, delayed: 0, failed: 0 });
+    await queue.close();
+  });
+
   it("queues a build again whose job ended without ending it, only when asked to replace it", async () => {
     const prefix = uniquePrefix();
     prefixes.push(prefix);

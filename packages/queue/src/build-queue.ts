@@ -30,6 +30,8 @@ export interface BuildQueue {
   /**
    * Queues a build; idempotent on the build id (a queued or running job is not added twice).
    * `replaceEnded`: a job of this build that already ended is replaced (the recovery sweep).
+   * Builds queued in the same turn of the event loop are sent together (one addBulk); each
+   * call resolves once Redis has its job.
    */
   enqueue(buildId: string, options?: { replaceEnded?: boolean }): Promise<void>;
   /** Removes a build that no worker has taken yet; false when it is running or gone. */
@@ -42,9 +44,40 @@ export interface BuildQueue {
   close(): Promise<void>;
 }
 
+/** A build's job: its id is the build's, so a build is never queued twice. */
+function buildJob(buildId: string) {
+  return {
+    name: "build",
+    data: { v: 1, buildId } satisfies BuildJob,
+    // The build's own record keeps its history: the job only needs to live while it runs.
+    opts: { jobId: buildId, removeOnComplete: true, removeOnFail: 1000 },
+  };
+}
+
+interface Enqueuing {
+  buildId: string;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
 export function createBuildQueue(options: QueueOptions): BuildQueue {
   const connection = createRedis(options.redisUrl);
   const queue = new Queue<BuildJob>(BUILD_QUEUE, { connection, prefix: options.prefix });
+
+  // Builds queued in one turn of the event loop (a burst of webhook deliveries recorded in one
+  // commit) go to Redis as one addBulk, one round trip and one write, rather than one each.
+  let enqueuing: Enqueuing[] = [];
+  async function addTogether(): Promise<void> {
+    const batch = enqueuing;
+    enqueuing = [];
+    try {
+      await queue.addBulk(batch.map((e) => buildJob(e.buildId)));
+      for (const e of batch) e.resolve();
+    } catch (err) {
+      for (const e of batch) e.reject(err);
+    }
+  }
+
   return {
     async enqueue(buildId, options = {}) {
       if (options.replaceEnded) {
@@ -53,12 +86,10 @@ export function createBuildQueue(options: QueueOptions): BuildQueue {
         const previous = await queue.getJob(buildId);
         if (previous && ((await previous.isFailed()) || (await previous.isCompleted()))) await previous.remove();
       }
-      await queue.add(
-        "build",
-        { v: 1, buildId },
-        // The build's own record keeps its history: the job only needs to live while it runs.
-        { jobId: buildId, removeOnComplete: true, removeOnFail: 1000 },
-      );
+      await new Promise<void>((resolve, reject) => {
+        enqueuing.push({ buildId, resolve, reject });
+        if (enqueuing.length === 1) setImmediate(() => void addTogether());
+      });
     },
     async remove(buildId) {
       const job = await queue.getJob(buildId);

@@ -7,6 +7,7 @@ export type { Locks } from "./redis-lock.js";
 export { createWebhookQueue, createWebhookWorker, DEFAULT_WEBHOOK_BACKOFF_MS, DELIVERY_ATTEMPTS, WEBHOOK_QUEUE } from "./webhook-queue.js";
 export type {
   BuildEndedJob,
+  PushedJob,
   BuildEndedJobV1,
   DeliveryAttempt,
   DeliveryJob,

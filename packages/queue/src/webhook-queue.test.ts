@@ -43,6 +43,9 @@ describe("webhook queue on a real Redis", () => {
         async buildEnded(job) {
           ended.push(job.buildId);
         },
+        async pushed(job) {
+          ended.push(`push ${job.pushId}`);
+        },
         async deliver(attempt) {
           attempts.push({ ...attempt, at: Date.now() });
           return script[attempt.deliveryId]?.shift() ?? "done";
@@ -105,6 +108,9 @@ describe("webhook queue on a real Redis", () => {
       await queue.buildEnded("b1");
       await waitFor("the fan-out", () => (ended.length === 1 ? true : undefined));
       assert.deepEqual(ended, ["b1"]);
+      await queue.pushed("p1");
+      await waitFor("the push's fan-out", () => (ended.length === 2 ? true : undefined));
+      assert.deepEqual(ended, ["b1", "push p1"]);
     } finally {
       await close();
     }

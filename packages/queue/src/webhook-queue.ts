@@ -13,11 +13,17 @@ export interface DeliveryJobV1 {
   v: 1;
   deliveryId: string;
 }
+/** Version 1 of the fan-out job of an image pushed by hand (reported by the registry). */
+export interface PushedJobV1 {
+  v: 1;
+  pushId: string;
+}
 export type BuildEndedJob = BuildEndedJobV1;
 export type DeliveryJob = DeliveryJobV1;
+export type PushedJob = PushedJobV1;
 
-type WebhookJobName = "build-ended" | "delivery";
-type WebhookJobData = BuildEndedJob | DeliveryJob;
+type WebhookJobName = "build-ended" | "pushed" | "delivery";
+type WebhookJobData = BuildEndedJob | PushedJob | DeliveryJob;
 
 /** One attempt at a delivery, as its processor is told of it. */
 export interface DeliveryAttempt {
@@ -37,6 +43,8 @@ export type DeliveryOutcome = "done" | "retry" | "give_up";
 export interface WebhookProcessors {
   /** Fans a build's end out into deliveries; throwing tries the fan-out again (it is idempotent). */
   buildEnded(job: BuildEndedJob): Promise<void>;
+  /** Fans a push by hand out into deliveries, the same way. */
+  pushed(job: PushedJob): Promise<void>;
   deliver(attempt: DeliveryAttempt): Promise<DeliveryOutcome>;
 }
 
@@ -53,6 +61,8 @@ export interface WebhookQueueOptions extends QueueOptions {
 export interface WebhookQueue {
   /** Announces a build's end; idempotent while a fan-out of that build is waiting. */
   buildEnded(buildId: string): Promise<void>;
+  /** Announces an image pushed by hand: its webhooks' deliveries are recorded and queued. Idempotent per push. */
+  pushed(pushId: string): Promise<void>;
   /**
    * Queues a delivery. Idempotent per delivery (a queued or failed series is not started twice)
    * unless `again`: a redelivery, a new series of attempts, asked for when the delivery had
@@ -82,6 +92,9 @@ export function createWebhookQueue(options: WebhookQueueOptions): WebhookQueue {
         { jobId: `ended-${buildId}`, attempts: 5, backoff: { type: "exponential", delay: 1_000 }, removeOnComplete: true, removeOnFail: 1000 },
       );
     },
+    async pushed(pushId) {
+      await queue.add("pushed", { v: 1, pushId }, { jobId: `pushed-${pushId}`, attempts: 5, backoff: { type: "exponential", delay: 1_000 }, removeOnComplete: true, removeOnFail: 1000 });
+    },
     async deliver(deliveryId, deliverOptions = {}) {
       // BullMQ ignores an add whose job id is taken: a series runs once unless asked again, and
       // every series records at least one attempt, so the next redelivery's id is a new one.
@@ -109,6 +122,10 @@ export function createWebhookWorker(options: WebhookWorkerOptions): Worker<Webho
     async (job: Job<WebhookJobData, void, WebhookJobName>) => {
       if (job.name === "build-ended") {
         await processors.buildEnded(job.data as BuildEndedJob);
+        return;
+      }
+      if (job.name === "pushed") {
+        await processors.pushed(job.data as PushedJob);
         return;
       }
       const { deliveryId } = job.data as DeliveryJob;

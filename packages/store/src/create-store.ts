@@ -3,6 +3,7 @@ import path from "node:path";
 import SqliteDatabase from "better-sqlite3";
 import { Kysely, PostgresDialect, type Dialect } from "kysely";
 import pg from "pg";
+import { createSqliteDeliveryWriter } from "./delivery-writer.js";
 import { KyselyStore } from "./kysely-store.js";
 import type { Database } from "./schema.js";
 import { ImmediateSqliteDialect, withStatementCache } from "./sqlite-dialect.js";
@@ -16,6 +17,13 @@ export interface StoreOptions {
   databaseUrl: string;
   /** Errors of idle PostgreSQL connections (the pool drops the connection and carries on). */
   onError?: (err: Error) => void;
+  /**
+   * Where a SQLite file's store records webhook deliveries (recordDeliveries): "thread" (the
+   * default), on a connection of its own in a worker thread, so that those commits do not hold
+   * up the process's other requests; "inline", on the store's own connection. PostgreSQL and
+   * `:memory:` always record inline.
+   */
+  deliveryWriter?: "thread" | "inline";
 }
 
 /** How long a SQLite writer waits for another process's write lock before failing. */
@@ -23,12 +31,20 @@ const SQLITE_BUSY_TIMEOUT_MS = 10_000;
 
 export function createStore(options: StoreOptions): Store {
   const dialect = createDialect(options);
-  return new KyselyStore(new Kysely<Database>({ dialect }));
+  const threaded = options.deliveryWriter !== "inline" && !isPostgres(options.databaseUrl) && toSqliteFile(options.databaseUrl) !== ":memory:";
+  return new KyselyStore(new Kysely<Database>({ dialect }), {
+    ...(threaded ? { deliveryWriter: createSqliteDeliveryWriter(options.databaseUrl) } : {}),
+  });
 }
 
-function createDialect(options: StoreOptions): Dialect {
+function isPostgres(url: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(url);
+}
+
+/** The Kysely dialect of a database URL (also for tests that drive migrations one by one). */
+export function createDialect(options: StoreOptions): Dialect {
   const url = options.databaseUrl;
-  if (/^postgres(ql)?:\/\//i.test(url)) {
+  if (isPostgres(url)) {
     const pool = new pg.Pool({ connectionString: url });
     // Without a listener an idle connection's error would crash the process.
     pool.on("error", (err) => options.onError?.(err));

@@ -1,15 +1,19 @@
 import { newId, SlipwayError, type BuildStatus, type Provider, type RuleInput } from "@slipway/core";
 import { sql, type Kysely, type SqlBool } from "kysely";
+import { CompiledQueries } from "./compiled-queries.js";
+import type { DeliveryWriter } from "./delivery-writer.js";
 import { createMigrator } from "./migrations/index.js";
 import { createTriggerStore, type TriggerStore } from "./triggers-store.js";
 import { createVariableStore, type VariableStore } from "./variables-store.js";
 import { createWebhookStore, type WebhookStore } from "./webhooks-store.js";
+import { createAccountStore, visibleTo, type AccountStore } from "./accounts-store.js";
 import {
   toBuildChanges,
   toBuildEventRecord,
   toBuildRecord,
   toBuildRow,
   toDeliveryRecord,
+  toDeliveryRow,
   toLogChunk,
   toRepositoryChanges,
   toRepositoryRecord,
@@ -26,6 +30,7 @@ import type {
   BuildRecord,
   BuildUpdate,
   DeliveryRecord,
+  DeliveryToRecord,
   LogChunk,
   NewBuild,
   NewDelivery,
@@ -33,6 +38,8 @@ import type {
   NewSource,
   Page,
   PageQuery,
+  RecordedDelivery,
+  RepositoryListQuery,
   RepositoryPatch,
   RepositoryRecord,
   RuleRecord,
@@ -52,15 +59,22 @@ const now = (): string => new Date().toISOString();
 /** The Store over Kysely; the same queries run on SQLite and PostgreSQL. */
 export class KyselyStore implements Store {
   readonly #db: Kysely<Database>;
+  /** The webhook path's queries, compiled once (getSource, getRepository, listRules, recordDeliveries). */
+  readonly #compiled = new CompiledQueries();
+  /** Where recordDeliveries runs when not here (SQLite: a thread of its own, see createStore). */
+  readonly #deliveryWriter: DeliveryWriter | undefined;
   readonly triggers: TriggerStore;
   readonly variables: VariableStore;
   readonly webhooks: WebhookStore;
+  readonly accounts: AccountStore;
 
-  constructor(db: Kysely<Database>) {
+  constructor(db: Kysely<Database>, options: { deliveryWriter?: DeliveryWriter } = {}) {
     this.#db = db;
+    this.#deliveryWriter = options.deliveryWriter;
     this.triggers = createTriggerStore(db);
     this.variables = createVariableStore(db);
     this.webhooks = createWebhookStore(db);
+    this.accounts = createAccountStore(db);
   }
 
   async migrate(): Promise<void> {
@@ -75,6 +89,7 @@ export class KyselyStore implements Store {
   }
 
   async close(): Promise<void> {
+    await this.#deliveryWriter?.close();
     await this.#db.destroy();
   }
 
@@ -95,7 +110,9 @@ export class KyselyStore implements Store {
   }
 
   async getRepository(id: string): Promise<RepositoryRecord | undefined> {
-    const row = await this.#db.selectFrom("repositories").selectAll().where("id", "=", id).executeTakeFirst();
+    const [row] = await this.#compiled.execute(this.#db, "getRepository", [id], () =>
+      this.#db.selectFrom("repositories").selectAll().where("id", "=", id),
+    );
     return row && toRepositoryRecord(row);
   }
 
@@ -109,7 +126,7 @@ export class KyselyStore implements Store {
     return row && toRepositoryRecord(row);
   }
 
-  async listRepositories(query: PageQuery): Promise<Page<RepositoryRecord>> {
+  async listRepositories(query: RepositoryListQuery): Promise<Page<RepositoryRecord>> {
     const limit = checkLimit(query.limit);
     let q = this.#db
       .selectFrom("repositories")
@@ -117,6 +134,18 @@ export class KyselyStore implements Store {
       .orderBy("namespace")
       .orderBy("name")
       .limit(limit + 1);
+    const { visibleTo: viewer, search } = query;
+    if (viewer !== undefined) q = q.where((eb) => visibleTo(eb, viewer));
+    if (search !== undefined && search !== "") {
+      // LIKE with the user's text as a literal: its own % and _ are escaped.
+      const pattern = `%${search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      q = q.where((eb) =>
+        eb.or([
+          eb(sql<string>`lower(namespace || '/' || name)`, "like", sql<string>`${pattern} escape '\\'`),
+          eb(sql<string>`lower(description)`, "like", sql<string>`${pattern} escape '\\'`),
+        ]),
+      );
+    }
     if (query.cursor !== undefined) {
       const [namespace, name] = parseRepositoryCursor(query.cursor);
       q = q.where((eb) => eb(eb.refTuple("namespace", "name"), ">", eb.tuple(namespace, name)));
@@ -163,7 +192,9 @@ export class KyselyStore implements Store {
   }
 
   async getSource(id: string): Promise<SourceRecord | undefined> {
-    const row = await this.#db.selectFrom("sources").selectAll().where("id", "=", id).executeTakeFirst();
+    const [row] = await this.#compiled.execute(this.#db, "getSource", [id], () =>
+      this.#db.selectFrom("sources").selectAll().where("id", "=", id),
+    );
     return row && toSourceRecord(row);
   }
 
@@ -188,15 +219,21 @@ export class KyselyStore implements Store {
     return rows.map(toSourceRecord);
   }
 
+  async configVersion(): Promise<number> {
+    const [row] = await this.#compiled.execute(this.#db, "configVersion", [1], () =>
+      this.#db.selectFrom("config_version").select("version").where("id", "=", 1),
+    );
+    if (row === undefined) throw new Error("the config_version row is missing: run the migrations");
+    // PostgreSQL's integer comes back as a number; a bigint would come back as text.
+    return Number(row.version);
+  }
+
   // Rules
 
   async listRules(repositoryId: string): Promise<RuleRecord[]> {
-    const rows = await this.#db
-      .selectFrom("rules")
-      .selectAll()
-      .where("repository_id", "=", repositoryId)
-      .orderBy("id")
-      .execute();
+    const rows = await this.#compiled.execute(this.#db, "listRules", [repositoryId], () =>
+      this.#db.selectFrom("rules").selectAll().where("repository_id", "=", repositoryId).orderBy("id"),
+    );
     return rows.map(toRuleRecord);
   }
 
@@ -234,53 +271,65 @@ export class KyselyStore implements Store {
 
   // Deliveries
 
-  async recordDelivery(
-    delivery: NewDelivery,
-    builds: NewBuild[],
-  ): Promise<{ delivery: DeliveryRecord; builds: BuildRecord[]; duplicate: boolean }> {
+  async recordDelivery(delivery: NewDelivery, builds: NewBuild[]): Promise<RecordedDelivery> {
+    const [recorded] = await this.recordDeliveries([{ delivery, builds }]);
+    return recorded!;
+  }
+
+  async recordDeliveries(items: DeliveryToRecord[]): Promise<RecordedDelivery[]> {
+    if (items.length === 0) return [];
+    if (this.#deliveryWriter !== undefined) return this.#deliveryWriter.recordDeliveries(items);
     return this.#db.transaction().execute(async (trx) => {
       const receivedAt = now();
-      const inserted = await trx
-        .insertInto("deliveries")
-        .values({
-          id: newId(),
-          source_id: delivery.sourceId,
-          provider: delivery.provider,
-          event: delivery.event,
-          delivery_key: delivery.deliveryKey,
-          received_at: receivedAt,
-          status: delivery.status,
-          outcome: delivery.outcome,
-          reason: delivery.reason,
-        })
-        // A concurrent insert of the same key waits for the other transaction (PostgreSQL)
-        // or cannot run beside it (SQLite's write lock); either way one row wins.
-        .onConflict((oc) => oc.columns(["provider", "delivery_key"]).where(CLAIMS_DELIVERY_KEY).doNothing())
-        .returningAll()
-        .executeTakeFirst();
+      const rows = items.map(({ delivery }) => toDeliveryRow(newId(), delivery, receivedAt));
+      // A concurrent insert of the same key waits for the other transaction (PostgreSQL)
+      // or cannot run beside it (SQLite's write lock); either way one row wins. Rows go in
+      // key order (a stable sort: of two with one key the earlier wins), so two batches
+      // sharing keys lock them in the same order and cannot deadlock.
+      const byKey = [...rows].sort(compareDeliveryKeys);
+      const inserted = new Set<string>();
+      for (const chunk of chunksOf(byKey, DELIVERY_ROWS_PER_INSERT)) {
+        const returned = await this.#compiled.execute(trx, `insertDeliveries:${chunk.length}`, chunk.flatMap(Object.values), () =>
+          trx
+            .insertInto("deliveries")
+            .values(chunk)
+            .onConflict((oc) => oc.columns(["provider", "delivery_key"]).where(CLAIMS_DELIVERY_KEY).doNothing())
+            .returning("id"),
+        );
+        for (const { id } of returned) inserted.add(id);
+      }
 
-      if (inserted === undefined) {
+      const created = await insertBuilds(
+        this.#compiled,
+        trx,
+        items.flatMap(({ builds }, i) => (inserted.has(rows[i]!.id) ? builds.map((build) => ({ build, deliveryId: rows[i]!.id })) : [])),
+        receivedAt,
+      );
+      const buildsOf = new Map<string, BuildRecord[]>();
+      for (const build of created) {
+        const deliveryId = build.cause.delivery!;
+        buildsOf.set(deliveryId, [...(buildsOf.get(deliveryId) ?? []), build]);
+      }
+
+      const results: RecordedDelivery[] = [];
+      for (const row of rows) {
+        if (inserted.has(row.id)) {
+          const builds = buildsOf.get(row.id) ?? [];
+          results.push({ delivery: toDeliveryRecord(row, builds.map((b) => b.id)), builds, duplicate: false });
+          continue;
+        }
+        // Its key was claimed before, maybe earlier in this batch: that delivery answers.
         const first = await trx
           .selectFrom("deliveries")
           .selectAll()
-          .where("provider", "=", delivery.provider)
-          .where("delivery_key", "=", delivery.deliveryKey)
+          .where("provider", "=", row.provider)
+          .where("delivery_key", "=", row.delivery_key)
           .where(CLAIMS_DELIVERY_KEY)
           .executeTakeFirstOrThrow();
         const firstBuilds = await selectBuildsOfDeliveries(trx, [first.id]);
-        return {
-          delivery: toDeliveryRecord(first, firstBuilds.map((b) => b.id)),
-          builds: firstBuilds,
-          duplicate: true,
-        };
+        results.push({ delivery: toDeliveryRecord(first, firstBuilds.map((b) => b.id)), builds: firstBuilds, duplicate: true });
       }
-
-      const created = await insertBuilds(trx, builds, inserted.id, receivedAt);
-      return {
-        delivery: toDeliveryRecord(inserted, created.map((b) => b.id)),
-        builds: created,
-        duplicate: false,
-      };
+      return results;
     });
   }
 
@@ -326,7 +375,14 @@ export class KyselyStore implements Store {
 
   async createBuilds(builds: NewBuild[]): Promise<BuildRecord[]> {
     if (builds.length === 0) return [];
-    return this.#db.transaction().execute((trx) => insertBuilds(trx, builds, null, now()));
+    return this.#db.transaction().execute((trx) =>
+      insertBuilds(
+        this.#compiled,
+        trx,
+        builds.map((build) => ({ build, deliveryId: null })),
+        now(),
+      ),
+    );
   }
 
   async getBuild(id: string): Promise<BuildRecord | undefined> {
@@ -482,31 +538,55 @@ export class KyselyStore implements Store {
   }
 }
 
-/** Inserts queued builds, each with its first event; a delivery's builds name it in their cause. */
+/**
+ * Rows per INSERT: well under SQLite's 32,766 and PostgreSQL's 65,535 parameters, and few
+ * enough shapes (one per row count) for the compiled queries and SQLite's statement cache.
+ */
+const DELIVERY_ROWS_PER_INSERT = 64;
+const BUILD_ROWS_PER_INSERT = 64;
+const EVENT_ROWS_PER_INSERT = 128;
+
+/**
+ * Inserts queued builds, each with its first event; a delivery's builds name it in their cause.
+ * The records are made from the rows as written (no RETURNING), in the order given.
+ */
 async function insertBuilds(
+  compiled: CompiledQueries,
   db: Kysely<Database>,
-  builds: NewBuild[],
-  deliveryId: string | null,
+  builds: { build: NewBuild; deliveryId: string | null }[],
   at: string,
 ): Promise<BuildRecord[]> {
   if (builds.length === 0) return [];
-  const rows = builds.map((b) =>
-    toBuildRow(newId(), deliveryId === null ? b : { ...b, cause: { ...b.cause, delivery: deliveryId } }, deliveryId, at),
+  const rows = builds.map(({ build, deliveryId }) =>
+    toBuildRow(newId(), deliveryId === null ? build : { ...build, cause: { ...build.cause, delivery: deliveryId } }, deliveryId, at),
   );
-  const inserted = await db.insertInto("builds").values(rows).returningAll().execute();
-  await db
-    .insertInto("build_events")
-    .values(
-      rows.flatMap((r) => [
-        { build_id: r.id, seq: 1, status: "queued", at },
-        ...(r.status === "queued" ? [] : [{ build_id: r.id, seq: 2, status: r.status, at }]),
-      ]),
-    )
-    .execute();
-  return inOrderOf(
-    rows.map((r) => r.id),
-    inserted.map(toBuildRecord),
-  );
+  for (const chunk of chunksOf(rows, BUILD_ROWS_PER_INSERT)) {
+    await compiled.execute(db, `insertBuilds:${chunk.length}`, chunk.flatMap(Object.values), () => db.insertInto("builds").values(chunk));
+  }
+  const events = rows.flatMap((r) => [
+    { build_id: r.id, seq: 1, status: "queued", at },
+    ...(r.status === "queued" ? [] : [{ build_id: r.id, seq: 2, status: r.status, at }]),
+  ]);
+  for (const chunk of chunksOf(events, EVENT_ROWS_PER_INSERT)) {
+    await compiled.execute(db, `insertBuildEvents:${chunk.length}`, chunk.flatMap(Object.values), () => db.insertInto("build_events").values(chunk));
+  }
+  return rows.map(toBuildRecord);
+}
+
+function chunksOf<T>(items: T[], size: number): T[][] {
+  const chunks: T[][] = [];
+  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
+  return chunks;
+}
+
+/** Orders delivery rows by (provider, delivery key); rows without either come first. */
+function compareDeliveryKeys(a: DeliveryTable, b: DeliveryTable): number {
+  const pa = a.provider ?? "";
+  const pb = b.provider ?? "";
+  if (pa !== pb) return pa < pb ? -1 : 1;
+  const ka = a.delivery_key ?? "";
+  const kb = b.delivery_key ?? "";
+  return ka === kb ? 0 : ka < kb ? -1 : 1;
 }
 
 async function selectBuildsOfDeliveries(db: Kysely<Database>, deliveryIds: string[]): Promise<BuildRecord[]> {

@@ -16,6 +16,7 @@ import type {
   DeliveryRecord,
   LogChunk,
   NewBuild,
+  NewDelivery,
   NewRepository,
   RepositoryPatch,
   RepositoryRecord,
@@ -38,6 +39,7 @@ export function toRepositoryRecord(row: RepositoryTable): RepositoryRecord {
     name: row.name,
     private: toBool(row.private),
     description: row.description,
+    manualPush: toBool(row.manual_push),
     registryUrl: row.registry_url,
     registryUsername: row.registry_username,
     registryPasswordEnc: row.registry_password_enc,
@@ -53,6 +55,7 @@ export function toRepositoryRow(id: string, input: NewRepository, now: string): 
     name: input.name,
     private: toInt(input.private),
     description: input.description,
+    manual_push: toInt(input.manualPush ?? false),
     registry_url: input.registryUrl ?? null,
     registry_username: input.registryUsername ?? null,
     registry_password_enc: input.registryPasswordEnc ?? null,
@@ -65,6 +68,7 @@ export function toRepositoryChanges(patch: RepositoryPatch): Partial<RepositoryT
   const changes: Partial<RepositoryTable> = {};
   if (patch.private !== undefined) changes.private = toInt(patch.private);
   if (patch.description !== undefined) changes.description = patch.description;
+  if (patch.manualPush !== undefined) changes.manual_push = toInt(patch.manualPush);
   if (patch.registryUrl !== undefined) changes.registry_url = patch.registryUrl;
   if (patch.registryUsername !== undefined) changes.registry_username = patch.registryUsername;
   if (patch.registryPasswordEnc !== undefined) changes.registry_password_enc = patch.registryPasswordEnc;
@@ -202,6 +206,20 @@ export function toBuildEventRecord(row: BuildEventTable): BuildEventRecord {
 
 export function toLogChunk(row: Pick<BuildLogTable, "seq" | "data" | "at">): LogChunk {
   return { seq: row.seq, data: row.data, at: row.at };
+}
+
+export function toDeliveryRow(id: string, delivery: NewDelivery, receivedAt: string): DeliveryTable {
+  return {
+    id,
+    source_id: delivery.sourceId,
+    provider: delivery.provider,
+    event: delivery.event,
+    delivery_key: delivery.deliveryKey,
+    received_at: receivedAt,
+    status: delivery.status,
+    outcome: delivery.outcome,
+    reason: delivery.reason,
+  };
 }
 
 export function toDeliveryRecord(row: DeliveryTable, buildIds: string[]): DeliveryRecord {

@@ -3,6 +3,20 @@ export interface WebhookTables {
   webhooks: WebhookTable;
   webhook_deliveries: WebhookDeliveryTable;
   webhook_attempts: WebhookAttemptTable;
+  registry_pushes: RegistryPushTable;
+}
+
+/** An image pushed by hand (`docker push`), as the registry reported it. */
+export interface RegistryPushTable {
+  id: string;
+  repository_id: string;
+  /** The registry's event id. */
+  event_id: string;
+  tag: string;
+  digest: string;
+  /** The username (empty for anonymous). */
+  pusher: string;
+  pushed_at: string;
 }
 
 /** An outgoing webhook of a repository (CONTRACT §7). The secret is sealed by the caller. */
@@ -15,11 +29,12 @@ export interface WebhookTable {
   created_at: string;
 }
 
-/** One payload for one webhook: a build's end, and for a push one pushed tag. */
+/** One payload for one webhook: a build's end (for a push, one per pushed tag), or a push by hand. Exactly one of build_id and push_id is set. */
 export interface WebhookDeliveryTable {
   id: string;
   webhook_id: string;
-  build_id: string;
+  build_id: string | null;
+  push_id: string | null;
   event: string;
   /** The pushed tag; "" for events about no tag (so that the unique key holds on both databases). */
   tag: string;

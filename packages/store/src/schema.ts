@@ -4,11 +4,12 @@
  * - booleans are integers 0/1 (SQLite has no boolean type);
  * - structured values (cause, tags, build args, error) are JSON text.
  */
+import type { AccountTables } from "./schema-accounts.js";
 import type { TriggerTables } from "./schema-triggers.js";
 import type { VariableTables } from "./schema-variables.js";
 import type { WebhookTables } from "./schema-webhooks.js";
 
-export interface Database extends TriggerTables, VariableTables, WebhookTables {
+export interface Database extends AccountTables, TriggerTables, VariableTables, WebhookTables {
   repositories: RepositoryTable;
   sources: SourceTable;
   rules: RuleTable;
@@ -17,6 +18,13 @@ export interface Database extends TriggerTables, VariableTables, WebhookTables {
   build_logs: BuildLogTable;
   deliveries: DeliveryTable;
   tag_heads: TagHeadTable;
+  config_version: ConfigVersionTable;
+}
+
+/** One row (id 1): its version moves with every change to repositories, sources and rules (migration 0007). */
+export interface ConfigVersionTable {
+  id: number;
+  version: number;
 }
 
 export interface RepositoryTable {
@@ -25,6 +33,8 @@ export interface RepositoryTable {
   name: string;
   private: number;
   description: string;
+  /** 1: `docker push` by hand is allowed although the repository builds automatically. */
+  manual_push: number;
   registry_url: string | null;
   registry_username: string | null;
   registry_password_enc: string | null;

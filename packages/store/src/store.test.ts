@@ -384,6 +384,112 @@ const cases: StoreCase[] = [
     },
   },
   {
+    name: "configVersion: moves with every change to repositories, sources and rules, and with nothing else",
+    async run(store) {
+      const versions: number[] = [await store.configVersion()];
+      const moved = async (what: string) => {
+        const version = await store.configVersion();
+        assert.ok(version > versions.at(-1)!, `${what} moves the version`);
+        versions.push(version);
+      };
+      const repo = await createRepo(store);
+      await moved("createRepository");
+      const source = await store.setSource(repo.id, {
+        provider: "github",
+        repository: "acme/hello",
+        cloneUrl: "https://github.com/acme/hello.git",
+        secretEnc: null,
+        credentialsEnc: null,
+      });
+      await moved("setSource");
+      await store.setSource(repo.id, { provider: "github", repository: "acme/hello", cloneUrl: "https://x/y.git", secretEnc: "s", credentialsEnc: null });
+      await moved("setSource again");
+      const rule = await store.createRule(repo.id, DEFAULT_RULE);
+      await moved("createRule");
+      await store.updateRule(rule.id, { dockerTag: "edge" });
+      await moved("updateRule");
+      await store.updateRepository(repo.id, { description: "changed" });
+      await moved("updateRepository");
+
+      // The webhook path's own writes leave it where it is.
+      const { builds } = await store.recordDelivery(newDelivery({ sourceId: source.id }), [newBuild(repo, { cause: { type: "push" } })]);
+      await store.transitionBuild(builds[0]!.id, ["queued"], "cloning");
+      await store.createBuilds([newBuild(repo)]);
+      assert.equal(await store.configVersion(), versions.at(-1));
+
+      await store.deleteRule(rule.id);
+      await moved("deleteRule");
+      await store.createRule(repo.id, DEFAULT_RULE);
+      await moved("createRule");
+      await store.deleteRepository(repo.id);
+      await moved("deleteRepository (with its source and rules)");
+    },
+  },
+  {
+    name: "recordDeliveries: one transaction, each delivery as recordDelivery would record it in turn",
+    async run(store) {
+      const repo = await createRepo(store);
+      const earlier = await store.recordDelivery(newDelivery({ deliveryKey: "old" }), [newBuild(repo, { cause: { type: "push" } })]);
+      const results = await store.recordDeliveries([
+        { delivery: newDelivery({ deliveryKey: "b" }), builds: [newBuild(repo, { cause: { type: "push" } }), newBuild(repo, { cause: { type: "push" }, tags: ["x"] })] },
+        { delivery: newDelivery({ deliveryKey: "a" }), builds: [newBuild(repo, { cause: { type: "push" } })] },
+        // A redelivery of one recorded before, and of one earlier in the same batch.
+        { delivery: newDelivery({ deliveryKey: "old" }), builds: [newBuild(repo)] },
+        { delivery: newDelivery({ deliveryKey: "b" }), builds: [newBuild(repo)] },
+        // Neither claims a key; a forged one does not block the genuine one after it.
+        { delivery: newDelivery({ deliveryKey: null, outcome: "ignored", status: 200, reason: "ping" }), builds: [] },
+        { delivery: newDelivery({ deliveryKey: "c", outcome: "rejected", status: 401, reason: "bad signature" }), builds: [] },
+        { delivery: newDelivery({ deliveryKey: "c", outcome: "ignored", status: 200, reason: "no rule" }), builds: [] },
+        { delivery: newDelivery({ deliveryKey: "b", outcome: "duplicate", status: 200 }), builds: [] },
+      ]);
+      assert.deepEqual(
+        results.map((r) => r.duplicate),
+        [false, false, true, true, false, false, false, false],
+      );
+      const [b, a, old, bAgain, ping, forged, genuine, noted] = results;
+      assert.deepEqual(b!.builds.map((x) => x.tags), [["latest"], ["x"]]);
+      assert.deepEqual(b!.delivery.buildIds, b!.builds.map((x) => x.id));
+      assert.equal(a!.builds.length, 1);
+      assert.deepEqual(old!.delivery, earlier.delivery);
+      assert.deepEqual(old!.builds, earlier.builds);
+      assert.deepEqual(bAgain!.delivery, b!.delivery);
+      assert.deepEqual(bAgain!.builds, b!.builds);
+      assert.equal(ping!.delivery.outcome, "ignored");
+      assert.equal(forged!.delivery.outcome, "rejected");
+      assert.equal(genuine!.delivery.outcome, "ignored");
+      assert.equal(noted!.delivery.outcome, "duplicate");
+      for (const r of [b!, a!]) {
+        assert.deepEqual(await store.getDelivery(r.delivery.id), r.delivery);
+        for (const build of r.builds) {
+          assert.deepEqual(await store.getBuild(build.id), build);
+          assert.deepEqual(build.cause, { type: "push", delivery: r.delivery.id });
+          assert.deepEqual(await store.listBuildEvents(build.id), [{ buildId: build.id, status: "queued", at: build.queuedAt }]);
+        }
+      }
+      // Every delivery that is not a redelivery is its own row, in the batch's order.
+      const listed = (await store.listDeliveries({ limit: 100 })).items.map((d) => d.id).reverse();
+      assert.deepEqual(listed, [earlier, b, a, ping, forged, genuine, noted].map((r) => r!.delivery.id));
+      assert.equal((await store.listBuilds(repo.id, { limit: 100 })).items.length, 4);
+      assert.deepEqual(await store.recordDeliveries([]), []);
+    },
+  },
+  {
+    name: "recordDeliveries: all or none",
+    async run(store) {
+      const repo = await createRepo(store);
+      const gone = { ...repo, id: "00000000-0000-7000-8000-000000000000" };
+      await assert.rejects(
+        store.recordDeliveries([
+          { delivery: newDelivery({ deliveryKey: "fine" }), builds: [newBuild(repo, { cause: { type: "push" } })] },
+          { delivery: newDelivery({ deliveryKey: "broken" }), builds: [newBuild(gone, { cause: { type: "push" } })] },
+        ]),
+      );
+      assert.equal((await store.listDeliveries({ limit: 10 })).items.length, 0);
+      assert.equal((await store.listBuilds(repo.id, { limit: 10 })).items.length, 0);
+      assert.equal((await store.recordDelivery(newDelivery({ deliveryKey: "fine" }), [])).duplicate, false);
+    },
+  },
+  {
     name: "listDeliveries: newest first, by source, paginated",
     async run(store) {
       const repo = await createRepo(store);

@@ -7,11 +7,12 @@ import type {
   BuildRule,
   SourceType,
 } from "@slipway/core";
+import type { AccountStore } from "./accounts-store.js";
 import type { TriggerStore } from "./triggers-store.js";
 import type { VariableStore } from "./variables-store.js";
 import type { WebhookStore } from "./webhooks-store.js";
 
-export type { TriggerStore, VariableStore, WebhookStore };
+export type { AccountStore, TriggerStore, VariableStore, WebhookStore };
 
 /**
  * Records as the store keeps them. Times are ISO-8601 UTC strings with milliseconds
@@ -26,6 +27,8 @@ export interface RepositoryRecord {
   name: string;
   private: boolean;
   description: string;
+  /** `docker push` by hand is allowed although the repository builds automatically (Docker Hub refuses it by default). */
+  manualPush: boolean;
   /** Registry host (and optional path prefix) images are pushed to; null = the default registry. */
   registryUrl: string | null;
   registryUsername: string | null;
@@ -35,10 +38,10 @@ export interface RepositoryRecord {
 }
 
 export type NewRepository = Pick<RepositoryRecord, "namespace" | "name" | "private" | "description"> &
-  Partial<Pick<RepositoryRecord, "registryUrl" | "registryUsername" | "registryPasswordEnc">>;
+  Partial<Pick<RepositoryRecord, "manualPush" | "registryUrl" | "registryUsername" | "registryPasswordEnc">>;
 
 export type RepositoryPatch = Partial<
-  Pick<RepositoryRecord, "private" | "description" | "registryUrl" | "registryUsername" | "registryPasswordEnc">
+  Pick<RepositoryRecord, "private" | "description" | "manualPush" | "registryUrl" | "registryUsername" | "registryPasswordEnc">
 >;
 
 export interface SourceRecord {
@@ -135,6 +138,19 @@ export interface DeliveryRecord {
 
 export type NewDelivery = Omit<DeliveryRecord, "id" | "receivedAt" | "buildIds">;
 
+/** A delivery to record with the builds it queues (see Store.recordDelivery). */
+export interface DeliveryToRecord {
+  delivery: NewDelivery;
+  builds: NewBuild[];
+}
+
+/** What recording a delivery gave: it and its builds, or the first delivery with its key and that one's builds. */
+export interface RecordedDelivery {
+  delivery: DeliveryRecord;
+  builds: BuildRecord[];
+  duplicate: boolean;
+}
+
 export interface LogChunk {
   seq: number;
   data: string;
@@ -150,6 +166,11 @@ export interface Page<T> {
 export interface PageQuery {
   limit: number;
   cursor?: string | undefined;
+}
+
+export interface RepositoryListQuery extends PageQuery {
+  visibleTo?: { id: string; username: string } | null;
+  search?: string | undefined;
 }
 
 /** A repository's builds, optionally only those of one status and of one branch or tag. */
@@ -173,6 +194,8 @@ export interface BuildUpdate {
 }
 
 export interface Store {
+  /** Users, organisations, teams, access tokens and stars (CONTRACT §8). */
+  readonly accounts: AccountStore;
   /** Trigger URLs (CONTRACT §4). */
   readonly triggers: TriggerStore;
   /** Build variables, secret ones sealed (CONTRACT §5). */
@@ -189,7 +212,8 @@ export interface Store {
   createRepository(input: NewRepository): Promise<RepositoryRecord>; // SlipwayError("conflict") when taken
   getRepository(id: string): Promise<RepositoryRecord | undefined>;
   findRepository(namespace: string, name: string): Promise<RepositoryRecord | undefined>;
-  listRepositories(query: PageQuery): Promise<Page<RepositoryRecord>>; // by fullName ascending
+  /** By full name. `visibleTo`: only what that user (null: anyone, signed in or not) may see; left out, every repository. `search`: names or descriptions containing it. */
+  listRepositories(query: RepositoryListQuery): Promise<Page<RepositoryRecord>>;
   updateRepository(id: string, patch: RepositoryPatch): Promise<RepositoryRecord | undefined>;
   /** Deletes the repository with its source, rules, builds, logs and events. */
   deleteRepository(id: string): Promise<boolean>;
@@ -200,6 +224,13 @@ export interface Store {
   getSourceOfRepository(repositoryId: string): Promise<SourceRecord | undefined>;
   /** Sources linked to this forge repository (case-insensitive on the name). */
   findSources(provider: Provider, forgeRepository: string): Promise<SourceRecord[]>;
+
+  /**
+   * A number that moves whenever repositories, sources or rules change, by any process: what
+   * a webhook delivery reads (getSource, findSources, getRepository, listRules) may be kept in
+   * memory as long as this has not moved since it was read.
+   */
+  configVersion(): Promise<number>;
 
   listRules(repositoryId: string): Promise<RuleRecord[]>; // creation order
   getRule(id: string): Promise<RuleRecord | undefined>;
@@ -215,10 +246,13 @@ export interface Store {
    * unknown source) never blocks the genuine delivery, and a `duplicate` one (the caller
    * recording the redelivery itself) is simply inserted. The builds' `cause.delivery` is set.
    */
-  recordDelivery(
-    delivery: NewDelivery,
-    builds: NewBuild[],
-  ): Promise<{ delivery: DeliveryRecord; builds: BuildRecord[]; duplicate: boolean }>;
+  recordDelivery(delivery: NewDelivery, builds: NewBuild[]): Promise<RecordedDelivery>;
+  /**
+   * Records several deliveries in one transaction, each exactly as recordDelivery would in
+   * their order (a later one with the key of an earlier one is its duplicate): a group commit,
+   * so a burst of deliveries pays for one commit. All or none: when it throws, none is recorded.
+   */
+  recordDeliveries(items: DeliveryToRecord[]): Promise<RecordedDelivery[]>;
   getDelivery(id: string): Promise<DeliveryRecord | undefined>;
   /** Corrects what a recorded delivery was answered (its builds were recorded, then queueing failed). */
   setDeliveryAnswer(id: string, status: number, reason: string | null): Promise<void>;

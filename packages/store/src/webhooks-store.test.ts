@@ -68,16 +68,16 @@ const cases: StoreCase[] = [
         { webhookId: hook.id, event: "push", tag: "latest", payload: '{"tag":"latest"}' },
         { webhookId: hook.id, event: "push", tag: "v1", payload: '{"tag":"v1"}' },
       ];
-      const first = await store.webhooks.recordDeliveries(build.id, items);
-      const again = await store.webhooks.recordDeliveries(build.id, items);
+      const first = await store.webhooks.recordDeliveries({ buildId: build.id }, items);
+      const again = await store.webhooks.recordDeliveries({ buildId: build.id }, items);
       assert.deepEqual(first.map((d) => [d.tag, d.status, d.attempts.length]), [["latest", "pending", 0], ["v1", "pending", 0]]);
       assert.deepEqual(again.map((d) => d.id), first.map((d) => d.id));
 
       // A failure event is about no tag: one per webhook, also recorded once.
       const failedBuild = await createBuild(store, repo);
       const failure = { webhookId: hook.id, event: "build_failed", tag: null, payload: "{}" };
-      await store.webhooks.recordDeliveries(failedBuild.id, [failure]);
-      const [only, ...none] = await store.webhooks.recordDeliveries(failedBuild.id, [failure]);
+      await store.webhooks.recordDeliveries({ buildId: failedBuild.id }, [failure]);
+      const [only, ...none] = await store.webhooks.recordDeliveries({ buildId: failedBuild.id }, [failure]);
       assert.deepEqual(none, []);
       assert.equal(only?.tag, null);
       assert.equal(only?.event, "build_failed");
@@ -90,7 +90,7 @@ const cases: StoreCase[] = [
       const repo = await createRepo(store);
       const build = await createBuild(store, repo);
       const hook = await store.webhooks.create(repo.id, { name: "ci", url: "https://ci.example.com/", secretEnc: null });
-      const [delivery] = await store.webhooks.recordDeliveries(build.id, [{ webhookId: hook.id, event: "push", tag: "latest", payload: "{}" }]);
+      const [delivery] = await store.webhooks.recordDeliveries({ buildId: build.id }, [{ webhookId: hook.id, event: "push", tag: "latest", payload: "{}" }]);
       const id = delivery!.id;
       assert.equal((await store.webhooks.recordAttempt(id, attempt(500), "pending"))?.attempt, 1);
       assert.equal((await store.webhooks.recordAttempt(id, attempt(null, "connect ECONNREFUSED"), "pending"))?.attempt, 2);
@@ -124,7 +124,7 @@ const cases: StoreCase[] = [
       const ids: string[] = [];
       for (let i = 0; i < 3; i++) {
         const build = await createBuild(store, repo);
-        const [d] = await store.webhooks.recordDeliveries(build.id, [
+        const [d] = await store.webhooks.recordDeliveries({ buildId: build.id }, [
           { webhookId: hook.id, event: "build_failed", tag: null, payload: `{"n":${i}}` },
           { webhookId: other.id, event: "build_failed", tag: null, payload: "{}" },
         ]);
@@ -145,6 +145,29 @@ const cases: StoreCase[] = [
       await store.deleteRepository(repo.id);
       assert.equal(await store.webhooks.get(other.id), undefined);
       assert.equal((await store.webhooks.listDeliveries(other.id, { limit: 10 })).items.length, 0);
+    },
+  },
+  {
+    name: "pushes by hand: recorded once per registry event, with deliveries of their own",
+    async run(store) {
+      const repo = await createRepo(store);
+      const hook = await store.webhooks.create(repo.id, { name: "ci", url: "https://ci.example.com/", secretEnc: null });
+      const event = { eventId: "ev-1", tag: "v1", digest: `sha256:${"a".repeat(64)}`, pusher: "alice", pushedAt: "2026-11-23T05:00:00.000Z" };
+      const first = await store.webhooks.recordPush(repo.id, event);
+      const again = await store.webhooks.recordPush(repo.id, event);
+      assert.equal(first.created, true);
+      assert.equal(again.created, false);
+      assert.deepEqual(again.push, first.push);
+      assert.deepEqual(await store.webhooks.getPush(first.push.id), first.push);
+      const item = { webhookId: hook.id, event: "push", tag: "v1", payload: "{}" };
+      const [delivery] = await store.webhooks.recordDeliveries({ pushId: first.push.id }, [item]);
+      const [same, ...none] = await store.webhooks.recordDeliveries({ pushId: first.push.id }, [item]);
+      assert.deepEqual(none, []);
+      assert.equal(same?.id, delivery?.id);
+      assert.equal(delivery?.buildId, null);
+      assert.equal(delivery?.pushId, first.push.id);
+      // Listed with the webhook's other deliveries.
+      assert.deepEqual((await store.webhooks.listDeliveries(hook.id, { limit: 10 })).items.map((d) => d.id), [delivery!.id]);
     },
   },
 ];

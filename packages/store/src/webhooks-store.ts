@@ -1,7 +1,7 @@
 import { newId, SlipwayError } from "@slipway/core";
 import type { Kysely } from "kysely";
 import type { Database } from "./schema.js";
-import type { WebhookAttemptTable, WebhookDeliveryTable, WebhookTable } from "./schema-webhooks.js";
+import type { RegistryPushTable, WebhookAttemptTable, WebhookDeliveryTable, WebhookTable } from "./schema-webhooks.js";
 import type { Page, PageQuery } from "./types.js";
 
 /** An outgoing webhook as the store keeps it; `secretEnc` is sealed by the caller. */
@@ -33,11 +33,14 @@ export interface WebhookAttemptRecord {
 
 export type NewWebhookAttempt = Omit<WebhookAttemptRecord, "attempt">;
 
-/** One payload for one webhook: a build's end, and for a push one pushed tag. */
+/** One payload for one webhook: a build's end (for a push, one per pushed tag), or a push by hand. */
 export interface WebhookDeliveryRecord {
   id: string;
   webhookId: string;
-  buildId: string;
+  /** The build it is about, or null for a push by hand. */
+  buildId: string | null;
+  /** The push by hand it is about, or null for a build. */
+  pushId: string | null;
   event: string;
   /** The pushed tag (push); null for events about no tag. */
   tag: string | null;
@@ -52,6 +55,24 @@ export interface WebhookDeliveryRecord {
 
 export type NewWebhookDelivery = Pick<WebhookDeliveryRecord, "webhookId" | "event" | "tag" | "payload">;
 
+/** An image pushed by hand, as the registry reported it. */
+export interface RegistryPushRecord {
+  id: string;
+  repositoryId: string;
+  /** The registry's event id: a notification sent again is the same push. */
+  eventId: string;
+  tag: string;
+  digest: string;
+  /** The username; "" for anonymous. */
+  pusher: string;
+  pushedAt: string;
+}
+
+export type NewRegistryPush = Omit<RegistryPushRecord, "id" | "repositoryId">;
+
+/** What a fan-out is about: a build's end, or a push by hand. */
+export type DeliverySubject = { buildId: string } | { pushId: string };
+
 /** The webhooks part of the store (CONTRACT §7): reached as `store.webhooks`. */
 export interface WebhookStore {
   /** SlipwayError("not_found") when the repository does not exist. */
@@ -63,10 +84,13 @@ export interface WebhookStore {
   delete(id: string): Promise<boolean>;
 
   /**
-   * Records a build's deliveries, `pending`, skipping those whose (webhook, build, tag) was
-   * recorded before (the fan-out may run twice), and returns every delivery of the build.
+   * Records a build's or a push's deliveries, `pending`, skipping those whose (webhook, subject, tag)
+   * was recorded before (the fan-out may run twice), and returns every delivery of the subject.
    */
-  recordDeliveries(buildId: string, deliveries: NewWebhookDelivery[]): Promise<WebhookDeliveryRecord[]>;
+  recordDeliveries(subject: DeliverySubject, deliveries: NewWebhookDelivery[]): Promise<WebhookDeliveryRecord[]>;
+  /** Records a push by hand; `created` is false when the registry reported this event before. */
+  recordPush(repositoryId: string, push: NewRegistryPush): Promise<{ push: RegistryPushRecord; created: boolean }>;
+  getPush(id: string): Promise<RegistryPushRecord | undefined>;
   /** A delivery with its attempts. */
   getDelivery(id: string): Promise<WebhookDeliveryRecord | undefined>;
   /** A webhook's deliveries with their attempts, newest first, keyset-paginated on id. */
@@ -107,6 +131,7 @@ function toDeliveryRecord(row: WebhookDeliveryTable, attempts: WebhookAttemptRec
     id: row.id,
     webhookId: row.webhook_id,
     buildId: row.build_id,
+    pushId: row.push_id,
     event: row.event,
     tag: row.tag === "" ? null : row.tag,
     payload: row.payload,
@@ -114,6 +139,18 @@ function toDeliveryRecord(row: WebhookDeliveryTable, attempts: WebhookAttemptRec
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     attempts,
+  };
+}
+
+function toPushRecord(row: RegistryPushTable): RegistryPushRecord {
+  return {
+    id: row.id,
+    repositoryId: row.repository_id,
+    eventId: row.event_id,
+    tag: row.tag,
+    digest: row.digest,
+    pusher: row.pusher,
+    pushedAt: row.pushed_at,
   };
 }
 
@@ -175,8 +212,9 @@ export function createWebhookStore(db: Kysely<Database>): WebhookStore {
       return result.numDeletedRows > 0n;
     },
 
-    async recordDeliveries(buildId, deliveries) {
+    async recordDeliveries(subject, deliveries) {
       const now = new Date().toISOString();
+      const [column, id] = "buildId" in subject ? (["build_id", subject.buildId] as const) : (["push_id", subject.pushId] as const);
       if (deliveries.length > 0) {
         await db
           .insertInto("webhook_deliveries")
@@ -184,7 +222,8 @@ export function createWebhookStore(db: Kysely<Database>): WebhookStore {
             deliveries.map((d) => ({
               id: newId(),
               webhook_id: d.webhookId,
-              build_id: buildId,
+              build_id: column === "build_id" ? id : null,
+              push_id: column === "push_id" ? id : null,
               event: d.event,
               tag: d.tag ?? "",
               payload: d.payload,
@@ -194,11 +233,28 @@ export function createWebhookStore(db: Kysely<Database>): WebhookStore {
               updated_at: now,
             })),
           )
-          .onConflict((oc) => oc.columns(["webhook_id", "build_id", "tag"]).doNothing())
+          .onConflict((oc) => oc.columns(["webhook_id", column, "tag"]).doNothing())
           .execute();
       }
-      const rows = await db.selectFrom("webhook_deliveries").selectAll().where("build_id", "=", buildId).orderBy("id").execute();
+      const rows = await db.selectFrom("webhook_deliveries").selectAll().where(column, "=", id).orderBy("id").execute();
       return withAttempts(rows);
+    },
+
+    async recordPush(repositoryId, push) {
+      const row = await db
+        .insertInto("registry_pushes")
+        .values({ id: newId(), repository_id: repositoryId, event_id: push.eventId, tag: push.tag, digest: push.digest, pusher: push.pusher, pushed_at: push.pushedAt })
+        .onConflict((oc) => oc.column("event_id").doNothing())
+        .returningAll()
+        .executeTakeFirst();
+      if (row !== undefined) return { push: toPushRecord(row), created: true };
+      const first = await db.selectFrom("registry_pushes").selectAll().where("event_id", "=", push.eventId).executeTakeFirstOrThrow();
+      return { push: toPushRecord(first), created: false };
+    },
+
+    async getPush(id) {
+      const row = await db.selectFrom("registry_pushes").selectAll().where("id", "=", id).executeTakeFirst();
+      return row && toPushRecord(row);
     },
 
     async getDelivery(id) {

@@ -1,14 +1,17 @@
 // Slipway's dashboard: plain ES modules over the same /api/v1 routes users script against.
 // Pages live in ./pages; each renders into <main> and registers what to stop when it is left.
-import { ApiError, resumeSession, signOut, whenSignedOut } from "./lib/api.js";
+import { ApiError, currentUser, resumeSession, signOut, whenSignedOut } from "./lib/api.js";
 import { h, message } from "./lib/dom.js";
 import { currentLocation } from "./lib/router.js";
+import { accountPage } from "./pages/account.js";
 import { buildPage } from "./pages/build.js";
 import { deliveriesPage } from "./pages/deliveries.js";
+import { orgPage, orgsPage } from "./pages/orgs.js";
 import { repositoriesPage } from "./pages/repositories.js";
 import { repositoryPage } from "./pages/repository.js";
 import { settingsPage } from "./pages/settings.js";
 import { signInPage } from "./pages/sign-in.js";
+import { usersPage } from "./pages/users.js";
 
 const main = document.getElementById("main");
 const nav = document.getElementById("site-nav");
@@ -20,16 +23,28 @@ const ROUTES = [
   [/^\/r\/([^/]+)\/([^/]+)\/settings$/, "repositories", settingsPage],
   [/^\/r\/([^/]+)\/([^/]+)$/, "repositories", repositoryPage],
   [/^\/b\/([^/]+)$/, "repositories", buildPage],
+  [/^\/orgs$/, "orgs", orgsPage],
+  [/^\/orgs\/([^/]+)$/, "orgs", orgPage],
+  [/^\/users$/, "users", usersPage],
+  [/^\/account$/, "account", accountPage],
 ];
 
 let leave = new AbortController();
 let signedIn = false;
 
-/** What a page gets: its parameters and query, a signal that aborts when it is left, and the router. */
+/** The header names who signed in; administrators' pages are listed to administrators only. */
+function showUser() {
+  const user = currentUser();
+  document.getElementById("nav-username").textContent = user?.username ?? "Account";
+  for (const link of nav.querySelectorAll("[data-admin]")) link.hidden = !user?.admin;
+}
+
+/** What a page gets: its parameters and query, the signed-in user, a signal that aborts when it is left, and the router. */
 function pageContext(params, query) {
   return {
     params,
     query,
+    user: currentUser(),
     signal: leave.signal,
     navigate: (hash) => {
       location.hash = hash;
@@ -52,6 +67,7 @@ async function route() {
     });
     return;
   }
+  showUser();
   nav.hidden = false;
   const found = ROUTES.find(([pattern]) => pattern.test(path));
   for (const link of nav.querySelectorAll("a[data-nav]")) {

@@ -1,17 +1,21 @@
 import type { Config } from "@slipway/config";
-import type { SecretBox } from "@slipway/core";
+import type { RegistryTokenSigner, SecretBox } from "@slipway/core";
 import type { BuildEventBus, BuildQueue, WebhookQueue } from "@slipway/queue";
 import type { Store } from "@slipway/store";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { fileURLToPath } from "node:url";
 import express, { type Express } from "express";
 import { pinoHttp } from "pino-http";
 import type { Logger } from "pino";
 import { createBuildService } from "./builds/build-service.js";
-import { createHookRoutes } from "./hooks/hook-routes.js";
+import { createHookListener, createHookRoutes } from "./hooks/hook-routes.js";
 import { createDeliveryReceiver } from "./hooks/receive-delivery.js";
-import { requireAdmin } from "./http/auth.js";
+import { authenticate, createCredentials } from "./http/auth.js";
+import { createSignInLimiter } from "./http/sign-in-limiter.js";
 import { createErrorHandler, notFoundHandler } from "./http/errors.js";
 import { createRedisSessionStore, type SessionStore } from "./http/session-store.js";
+import { createAccountRoutes } from "./routes/account-routes.js";
+import { createRegistryRoutes } from "./routes/registry-routes.js";
 import { createBuildRoutes } from "./routes/build-routes.js";
 import { createDeliveryRoutes } from "./routes/delivery-routes.js";
 import { createHealthRoutes, type ReadinessCheck } from "./routes/health-routes.js";
@@ -24,7 +28,7 @@ import { createWebhookRoutes } from "./routes/webhook-routes.js";
 import { createMetrics } from "./metrics.js";
 
 export interface AppDeps {
-  config: Pick<Config, "adminToken" | "publicUrl" | "registry" | "webhookAllowPrivate">;
+  config: Pick<Config, "adminToken" | "publicUrl" | "registry" | "webhookAllowPrivate" | "passwordCost" | "registryEventsSecret">;
   store: Store;
   queue: BuildQueue;
   bus: BuildEventBus;
@@ -38,7 +42,11 @@ export interface AppDeps {
   webhookQueue: WebhookQueue;
   /** Dashboard sessions; by default kept in the rate limits' Redis, shared by every API process. */
   sessions?: SessionStore;
+  /** Signs the registry's bearer tokens (the registry trusts its certificate). */
+  registrySigner: RegistryTokenSigner;
 }
+
+const HOOK_URL = /^\/hooks(\/|\?|$)/i;
 
 /** The HTTP application, from its dependencies: no process.env, no listening. */
 export function createApp(deps: AppDeps): Express {
@@ -57,6 +65,8 @@ export function createApp(deps: AppDeps): Express {
   const routeDeps: RouteDeps = { store, builds, queue, bus, secrets, logger, publicUrl: config.publicUrl, webhookAllowPrivate: config.webhookAllowPrivate, rateLimit: deps.rateLimit, webhookQueue: deps.webhookQueue };
   const triggers = createTriggerRoutes(routeDeps);
   const sessions = deps.sessions ?? createRedisSessionStore({ redis: deps.rateLimit.redis, prefix: deps.rateLimit.prefix });
+  const limiter = createSignInLimiter(deps.rateLimit);
+  const credentials = createCredentials({ store, adminToken: config.adminToken, limiter, passwordCost: config.passwordCost });
 
   const app = express();
   app.disable("x-powered-by");
@@ -65,7 +75,7 @@ export function createApp(deps: AppDeps): Express {
     pinoHttp({
       logger,
       // Hook deliveries are logged by the receiver with their delivery id; health probes not at all.
-      autoLogging: { ignore: (req) => req.url === "/healthz" || req.url === "/readyz" },
+      autoLogging: { ignore: (req) => req.url === "/healthz" || req.url === "/readyz" || HOOK_URL.test(req.url ?? "") },
       customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? "error" : res.statusCode >= 400 ? "warn" : "info"),
       // A trigger URL's path is its credential.
       serializers: { req: redactTriggerToken },
@@ -77,12 +87,14 @@ export function createApp(deps: AppDeps): Express {
   app.use(createHealthRoutes({ database: () => store.ping(), redis: () => queue.ping(), ...deps.checks }));
   app.use(createHookRoutes(receiver));
   app.use(triggers.call);
+  app.use(createRegistryRoutes({ store, credentials, signer: deps.registrySigner, eventsSecret: config.registryEventsSecret, webhookQueue: deps.webhookQueue }));
 
   const api = express.Router();
-  // Signing in needs no token; everything after it does.
-  api.use(createSessionRoutes({ adminToken: config.adminToken, sessions, publicUrl: config.publicUrl, rateLimit: deps.rateLimit }));
-  api.use(requireAdmin({ adminToken: config.adminToken, sessions }));
+  // Signing in needs no credential. After it, each route checks the caller's role (anonymous callers see public repositories).
+  api.use(createSessionRoutes({ credentials, limiter, sessions, publicUrl: config.publicUrl }));
+  api.use(authenticate({ credentials, sessions, store }));
   api.use(express.json({ limit: "1mb" }));
+  api.use(createAccountRoutes({ store, credentials }));
   api.use(createRepositoryRoutes({ store, builds, secrets, publicUrl: config.publicUrl }));
   api.use(createBuildRoutes({ store, builds, bus }));
   api.use(createDeliveryRoutes({ store }));
@@ -105,5 +117,17 @@ export function createApp(deps: AppDeps): Express {
 
   app.use(notFoundHandler);
   app.use(createErrorHandler(logger));
+
+  // Webhook deliveries are answered before express sees them (see createHookListener): every
+  // request enters through app.handle, so the listener goes in front of it.
+  const hooks = createHookListener(receiver, {
+    logger,
+    onAnswered: (route, status, seconds) => metrics.observeRequest("POST", route, status, seconds),
+  });
+  const dispatch = app as unknown as { handle(req: IncomingMessage, res: ServerResponse, next?: unknown): void };
+  const handle = dispatch.handle.bind(app);
+  dispatch.handle = (req, res, next) => {
+    if (!hooks(req, res)) handle(req, res, next);
+  };
   return app;
 }

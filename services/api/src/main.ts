@@ -1,5 +1,5 @@
-import { createLogger, loadConfig } from "@slipway/config";
-import { createSecretBox } from "@slipway/core";
+import { createLogger, loadConfig, loadRegistryTokenKey } from "@slipway/config";
+import { createSecretBox, REGISTRY_TOKEN_ISSUER, REGISTRY_TOKEN_SERVICE } from "@slipway/core";
 import { createBuildEventBus, createBuildQueue, createRedis, createWebhookQueue } from "@slipway/queue";
 import { createStore } from "@slipway/store";
 import { createApp } from "./app.js";
@@ -18,8 +18,10 @@ const bus = createBuildEventBus({
 // Rate limits are counted in Redis, so every API process sees the same counts.
 const rateLimitRedis = createRedis(config.redisUrl);
 const webhookQueue = createWebhookQueue({ redisUrl: config.redisUrl, prefix: config.queuePrefix, backoffMs: config.webhookBackoffMs });
+const tokenKey = loadRegistryTokenKey(config.dataDir);
 const app = createApp({
   config,
+  registrySigner: { privateKey: tokenKey.privateKey, keyId: tokenKey.keyId, issuer: REGISTRY_TOKEN_ISSUER, service: REGISTRY_TOKEN_SERVICE },
   store,
   queue,
   bus,

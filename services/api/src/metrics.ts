@@ -83,6 +83,10 @@ export function createMetrics(deps: { store: Store; queue: BuildQueue }) {
   return {
     middleware,
     router,
+    /** For a handler that answers outside express's routing (the hooks' hot path). */
+    observeRequest(method: string, route: string, status: number, seconds: number) {
+      httpDuration.observe({ method, route, status: String(status) }, seconds);
+    },
     countDelivery(provider: string | null, outcome: string) {
       deliveries.inc({ provider: provider ?? "unknown", outcome });
     },

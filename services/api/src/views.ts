@@ -1,8 +1,9 @@
+import type { Role } from "@slipway/core";
 import type { BuildRecord, DeliveryRecord, RepositoryRecord, RuleRecord, SourceRecord } from "@slipway/store";
 
 /** The API's shapes (CONTRACT §5). Records never leave the service without passing here. */
 
-export function toRepositoryView(repo: RepositoryRecord, image: string) {
+export function toRepositoryView(repo: RepositoryRecord, image: string, caller: { starCount: number; starred: boolean; role: Role | null }) {
   return {
     id: repo.id,
     namespace: repo.namespace,
@@ -11,6 +12,10 @@ export function toRepositoryView(repo: RepositoryRecord, image: string) {
     private: repo.private,
     description: repo.description,
     image,
+    manualPush: repo.manualPush,
+    starCount: caller.starCount,
+    starred: caller.starred,
+    role: caller.role,
     registry: repo.registryUrl ? { url: repo.registryUrl, username: repo.registryUsername } : null,
     createdAt: repo.createdAt,
     updatedAt: repo.updatedAt,

@@ -4,6 +4,7 @@ import {
   isRetryable,
   isSlipwayError,
   isTerminal,
+  parseImageReference,
   SlipwayError,
   type BuildStatus,
   type ErrorBody,
@@ -17,7 +18,7 @@ import pRetry from "p-retry";
 import type { Logger } from "pino";
 import { createBuildLog, type BuildLog } from "./build-log.js";
 import { loadBuildVariables, secretForms, withoutSecrets, type BuildVariables } from "./build-variables.js";
-import type { ImageBuilder, RegistryAuth } from "./image-builder.js";
+import type { ImageBuilder, RegistryCredentials } from "./image-builder.js";
 import { findHooks, type HookName, type HookRunner, type HookSession } from "./hooks/build-hooks.js";
 import { resolveBuildPaths, type BuildPaths, type SourceCheckout } from "./source-checkout.js";
 
@@ -41,6 +42,11 @@ export interface ProcessorDeps {
   onEnded?: (build: BuildRecord) => Promise<void>;
   /** Runs Docker Hub's `hooks/`; without it, a build that has hooks fails saying this worker cannot run them. */
   hooks?: HookRunner;
+  /**
+   * A token for Slipway's own registry that lets one build pull and push its one repository (a path
+   * without the registry host); without it, builds reach that registry anonymously.
+   */
+  registryToken?: (buildId: string, repository: string) => Promise<string>;
 }
 
 const RUNNING: BuildStatus[] = ["cloning", "building", "pushing"];
@@ -92,13 +98,21 @@ export function createBuildProcessor(deps: ProcessorDeps): BuildProcessor {
     }
   }
 
-  function registryAuth(repo: RepositoryRecord): RegistryAuth | undefined {
-    if (!repo.registryUsername || !repo.registryPasswordEnc || !repo.registryUrl) return undefined;
-    return {
-      username: repo.registryUsername,
-      password: deps.secrets.open(repo.registryPasswordEnc),
-      serveraddress: repo.registryUrl.split("/")[0]!,
-    };
+  /**
+   * A repository with a registry of its own pushes with the account it was given (or none); one on
+   * Slipway's registry with a token minted for this build alone, which a hook cannot use elsewhere.
+   */
+  function registryCredentials(repo: RepositoryRecord, build: BuildRecord): RegistryCredentials | undefined {
+    if (repo.registryUrl) {
+      if (!repo.registryUsername || !repo.registryPasswordEnc) return undefined;
+      const auth = { username: repo.registryUsername, password: deps.secrets.open(repo.registryPasswordEnc), serveraddress: repo.registryUrl.split("/")[0]! };
+      return { serveraddress: auth.serveraddress, get: () => Promise.resolve(auth) };
+    }
+    const mint = deps.registryToken;
+    if (mint === undefined) return undefined;
+    const { registry } = parseImageReference(build.image);
+    const repository = build.image.slice(registry.length + 1);
+    return { serveraddress: registry, get: async () => ({ registrytoken: await mint(build.id, repository), serveraddress: registry }) };
   }
 
   /** What one build works with once its source is checked out. */
@@ -107,7 +121,7 @@ export function createBuildProcessor(deps: ProcessorDeps): BuildProcessor {
     /** Docker Hub's build environment: build args where declared, and every hook's environment. */
     env: Record<string, string>;
     variables: BuildVariables;
-    auth: RegistryAuth | undefined;
+    credentials: RegistryCredentials | undefined;
     hooks: HookSession;
     log: BuildLog;
     signal: AbortSignal;
@@ -123,7 +137,7 @@ export function createBuildProcessor(deps: ProcessorDeps): BuildProcessor {
   }
 
   async function buildImage(build: BuildRecord, prepared: Prepared): Promise<{ imageId: string; ref: string | undefined }> {
-    const { paths, variables, auth, log, signal } = prepared;
+    const { paths, variables, credentials, log, signal } = prepared;
     const imageName = prepared.env["IMAGE_NAME"]!;
     if (prepared.hooks.has("build")) {
       // Docker Hub's contract: the build hook leaves the image as $IMAGE_NAME.
@@ -151,7 +165,7 @@ export function createBuildProcessor(deps: ProcessorDeps): BuildProcessor {
           buildArgs,
           cache: build.cache,
           // Docker Hub's build cache: the last image of each tag, pulled if this engine lacks it.
-          cacheFrom: { refs: build.tags.map((tag) => `${build.image}:${tag}`), ...(auth ? { auth } : {}) },
+          cacheFrom: { refs: build.tags.map((tag) => `${build.image}:${tag}`), ...(credentials ? { auth: await credentials.get() } : {}) },
           log: log.write,
         },
         signal,
@@ -172,7 +186,7 @@ export function createBuildProcessor(deps: ProcessorDeps): BuildProcessor {
    * Pushes each tag while holding its lock, claiming it first: an older commit's build
    * that waited for the lock then finds the tag taken and leaves it alone.
    */
-  async function pushTags(build: BuildRecord, rank: string, imageId: string, auth: RegistryAuth | undefined, log: BuildLog, signal: AbortSignal) {
+  async function pushTags(build: BuildRecord, rank: string, imageId: string, credentials: RegistryCredentials | undefined, log: BuildLog, signal: AbortSignal) {
     const pushed: string[] = [];
     let digest: string | null = null;
     for (const tag of build.tags) {
@@ -184,7 +198,8 @@ export function createBuildProcessor(deps: ProcessorDeps): BuildProcessor {
           return;
         }
         log.line(`Pushing ${ref}`);
-        const result = await pRetry(() => deps.builder.push({ tag: ref, imageId, ...(auth ? { auth } : {}), log: log.write }, signal), {
+        const push = async () => deps.builder.push({ tag: ref, imageId, ...(credentials ? { auth: await credentials.get() } : {}), log: log.write }, signal);
+        const result = await pRetry(push, {
           retries: deps.pushAttempts - 1,
           minTimeout: deps.pushRetryMs ?? 1_000,
           factor: 2,
@@ -256,7 +271,7 @@ export function createBuildProcessor(deps: ProcessorDeps): BuildProcessor {
         dockerfile: paths.dockerfilePath,
         tag: build.tags[0] ?? "latest",
       });
-      const auth = registryAuth(repo);
+      const credentials = registryCredentials(repo, build);
       const found = await findHooks(checkout.dir, join(paths.contextDir, paths.dockerfilePath));
       if (found.size > 0 && deps.hooks === undefined) throw new SlipwayError("hook_failed", "this repository has build hooks, and this worker runs none");
       const cloneDir = await realpath(checkout.dir);
@@ -267,11 +282,11 @@ export function createBuildProcessor(deps: ProcessorDeps): BuildProcessor {
         contextDir: relative(cloneDir, paths.contextDir),
         hooks: found,
         repository: build.image,
-        ...(auth ? { auth } : {}),
+        ...(credentials ? { auth: credentials } : {}),
         env: { ...env, ...variables.values },
         log: log.write,
       });
-      const prepared: Prepared = { paths, env, variables, auth, hooks: hooks ?? NO_HOOKS, log, signal };
+      const prepared: Prepared = { paths, env, variables, credentials, hooks: hooks ?? NO_HOOKS, log, signal };
 
       await hook(prepared, "post_checkout");
       let current = await move(build, ["cloning"], "building", { commit: checkout.commit, commitMessage: checkout.commitMessage });
@@ -283,7 +298,7 @@ export function createBuildProcessor(deps: ProcessorDeps): BuildProcessor {
       await hook(prepared, "pre_push");
       // Commits are ordered by committer date, then by build: the rank of this build's claim.
       const rank = `${checkout.committedAt}|${current.id}`;
-      const { pushed, digest } = prepared.hooks.has("push") ? await pushByHook(current, rank, prepared) : await pushTags(current, rank, built.imageId, auth, log, signal);
+      const { pushed, digest } = prepared.hooks.has("push") ? await pushByHook(current, rank, prepared) : await pushTags(current, rank, built.imageId, credentials, log, signal);
       if (pushed.length === 0) {
         await end(current, log, "superseded", null);
         return;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer, type RequestListener, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -331,6 +331,67 @@ describe("createDockerImageBuilder", () => {
       });
       servers.push(server);
       await assert.rejects(pushTo(port, false), expectCode("registry_unavailable", (m) => assert.match(m, /unexpected HTTP status: 503/)));
+    });
+  });
+
+  describe("pushing with a registry token (Slipway's registry)", () => {
+    const TOKEN = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ0b2tlbi1uZXZlci1zaG93biJ9.c2lnbmF0dXJl";
+    const servers: Server[] = [];
+    after(() => Promise.all(servers.map(closeServer)));
+
+    /** A registry that takes only TOKEN, holds every blob, and answers a manifest PUT as `onManifest` says. */
+    async function tokenRegistry(onManifest: (body: Buffer) => { status: number; headers?: Record<string, string>; body?: string }) {
+      const seen: { method: string; url: string; authorization: string | undefined }[] = [];
+      const { server, port } = await listen((req, res) => {
+        seen.push({ method: req.method ?? "", url: req.url ?? "", authorization: req.headers.authorization });
+        if (req.headers.authorization !== `Bearer ${TOKEN}`) {
+          res.writeHead(401, { "WWW-Authenticate": 'Bearer realm="http://127.0.0.1:9/v2/token",service="slipway-registry"', "Content-Type": "application/json" });
+          res.end('{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}');
+        } else if (req.method === "GET" && req.url === "/v2/") {
+          res.writeHead(200, { "Docker-Distribution-API-Version": "registry/2.0" }).end("{}");
+        } else if (req.method === "HEAD" && req.url?.includes("/blobs/") === true) {
+          res.writeHead(200, { "Content-Length": "100", "Docker-Content-Digest": req.url.split("/").at(-1) ?? "" }).end();
+        } else if (req.method === "PUT" && req.url?.includes("/manifests/") === true) {
+          const chunks: Buffer[] = [];
+          req.on("data", (chunk: Buffer) => chunks.push(chunk));
+          req.on("end", () => {
+            const answer = onManifest(Buffer.concat(chunks));
+            res.writeHead(answer.status, answer.headers).end(answer.body ?? "");
+          });
+        } else res.writeHead(404).end();
+      });
+      servers.push(server);
+      const ref = `127.0.0.1:${port}/${ns}/token:latest`;
+      await docker.getImage(BASE).tag({ repo: `127.0.0.1:${port}/${ns}/token`, tag: "latest" });
+      created.add(ref);
+      return { ref, port, seen };
+    }
+
+    it("hands the token to the registry as the bearer, with no login first", async () => {
+      const { ref, port, seen } = await tokenRegistry((body) => {
+        const digest = `sha256:${createHash("sha256").update(body).digest("hex")}`;
+        return { status: 201, headers: { "Docker-Content-Digest": digest, Location: `/v2/${ns}/token/manifests/${digest}` } };
+      });
+      const { digest } = await builder.push({ tag: ref, auth: { registrytoken: TOKEN, serveraddress: `127.0.0.1:${port}` }, log: () => undefined }, never);
+      assert.match(digest, /^sha256:[0-9a-f]{64}$/);
+      assert.ok(seen.some((r) => r.method === "PUT" && r.authorization === `Bearer ${TOKEN}`), "the manifest went up with the token");
+      // Only the engine's first ping goes without it (that is how it learns the registry wants a bearer).
+      assert.deepEqual(
+        seen.filter((r) => r.authorization !== `Bearer ${TOKEN}`).map((r) => `${r.method} ${r.url} ${r.authorization ?? "-"}`),
+        ["GET /v2/ -"],
+      );
+    });
+
+    it("answers registry_refused when the registry refuses the token, never showing it", async () => {
+      const { ref, port } = await tokenRegistry(() => ({
+        status: 401,
+        headers: { "WWW-Authenticate": 'Bearer realm="x",service="slipway-registry",error="insufficient_scope"', "Content-Type": "application/json" },
+        body: '{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}',
+      }));
+      await assert.rejects(
+        builder.push({ tag: ref, auth: { registrytoken: TOKEN, serveraddress: `127.0.0.1:${port}` }, log: () => undefined }, never),
+        expectCode("registry_refused", (m) => assert.ok(!m.includes(TOKEN) && !m.includes("c2lnbmF0dXJl"), m)),
+      );
     });
   });
 });

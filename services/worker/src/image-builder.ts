@@ -26,10 +26,28 @@ export interface BuildRequest {
   log: (chunk: string) => void;
 }
 
-export interface RegistryAuth {
-  username: string;
-  password: string;
+/**
+ * Credentials for one registry, as the engine takes them (X-Registry-Auth): an account's, for a
+ * repository's own registry, or a bearer token Slipway minted, for Slipway's registry (the engine
+ * sends it to the registry as it is, asking no token service).
+ */
+export type RegistryAuth =
+  | { username: string; password: string; serveraddress: string }
+  | { registrytoken: string; serveraddress: string };
+
+/**
+ * Where a build gets its registry credentials for each use. A token expires: one is minted for
+ * every push attempt and every hook call, so a push at the end of a long build carries a fresh one.
+ */
+export interface RegistryCredentials {
+  /** The registry they are for, as image names give it ("127.0.0.1:5000"). */
   serveraddress: string;
+  get(): Promise<RegistryAuth>;
+}
+
+/** What must never appear in a message: the password, or the token. */
+function secretOf(auth: RegistryAuth): string {
+  return "password" in auth ? auth.password : auth.registrytoken;
 }
 
 export interface PushRequest {
@@ -179,22 +197,24 @@ export function createDockerImageBuilder(options: DockerImageBuilderOptions): Im
     async push(req, signal) {
       signal.throwIfAborted();
       const { repository, tag } = splitReference(req.tag);
-      const secrets = req.auth === undefined ? [] : [req.auth.password];
+      const { auth } = req;
+      const secrets = auth === undefined ? [] : [secretOf(auth)];
       if (req.imageId !== undefined) await tagImage(req.imageId, req.tag, signal);
       let stream: NodeJS.ReadableStream;
-      if (req.auth !== undefined) {
+      // A token is not checked first: the engine's login takes a username and password only.
+      if (auth !== undefined && "password" in auth) {
         // The engine retries a refused layer upload for about 50 s before it gives up; asking the
         // registry about the credentials first (as `docker login` does) refuses them at once.
         try {
-          await docker.checkAuth({ ...req.auth, abortSignal: signal });
+          await docker.checkAuth({ ...auth, abortSignal: signal });
         } catch (err) {
-          throw toEngineError(err, signal, engine, (message) => new SlipwayError(classifyRegistryError(message), `the registry ${req.auth?.serveraddress} refused the credentials: ${redact(message, secrets)}`));
+          throw toEngineError(err, signal, engine, (message) => new SlipwayError(classifyRegistryError(message), `the registry ${auth.serveraddress} refused the credentials: ${redact(message, secrets)}`));
         }
       }
       try {
         // Always an X-Registry-Auth header, empty without credentials: lacking one, the engine reads
         // credentials from the request body, where dockerode puts the query options.
-        stream = await docker.getImage(repository).push({ tag, authconfig: req.auth ?? {}, abortSignal: signal });
+        stream = await docker.getImage(repository).push({ tag, authconfig: auth ?? {}, abortSignal: signal });
       } catch (err) {
         throw toEngineError(err, signal, engine, (message) => new SlipwayError(classifyRegistryError(message), `pushing ${req.tag} failed: ${redact(message, secrets)}`));
       }

@@ -1,5 +1,5 @@
-import { createLogger, loadConfig } from "@slipway/config";
-import { createSecretBox } from "@slipway/core";
+import { createLogger, loadConfig, loadRegistryTokenKey } from "@slipway/config";
+import { BUILD_TOKEN_SUBJECT_PREFIX, createSecretBox, mintRegistryToken, REGISTRY_TOKEN_ISSUER, REGISTRY_TOKEN_SERVICE, type RegistryTokenSigner } from "@slipway/core";
 import {
   createBuildEventBus,
   createBuildQueue,
@@ -35,6 +35,9 @@ const bus = createBuildEventBus({
   prefix: config.queuePrefix,
 });
 const secrets = createSecretBox(config.secretKey);
+// The key the API signs registry tokens with: builds mint their own, for their one repository.
+const tokenKey = loadRegistryTokenKey(config.dataDir);
+const tokenSigner: RegistryTokenSigner = { privateKey: tokenKey.privateKey, keyId: tokenKey.keyId, issuer: REGISTRY_TOKEN_ISSUER, service: REGISTRY_TOKEN_SERVICE };
 // Outgoing webhooks: a build's end is announced here, fanned out and delivered by this worker.
 const webhookQueue = createWebhookQueue({ redisUrl: config.redisUrl, prefix: config.queuePrefix, backoffMs: config.webhookBackoffMs });
 const webhookWorker = createWebhookWorker({
@@ -48,6 +51,7 @@ const webhookWorker = createWebhookWorker({
     send: createWebhookSender({ allowPrivate: config.webhookAllowPrivate }),
     logger: logger.child({ component: "webhooks" }),
     publicUrl: config.publicUrl,
+    registry: config.registry,
   }),
 });
 webhookWorker.on("error", (err) => logger.error({ err }, "webhook worker error"));
@@ -72,6 +76,13 @@ const processor = createBuildProcessor({
   buildTimeoutMs: config.buildTimeoutMs,
   onEnded: (build) => webhookQueue.buildEnded(build.id),
   hooks,
+  // Minted for each push attempt and hook call: 15 minutes covers the engine's own retries.
+  registryToken: async (buildId, repository) =>
+    (await mintRegistryToken(tokenSigner, {
+      subject: `${BUILD_TOKEN_SUBJECT_PREFIX}${buildId}`,
+      access: [{ type: "repository", name: repository, actions: ["pull", "push"] }],
+      ttlSeconds: 15 * 60,
+    })).token,
 });
 const worker = createBuildWorker({
   redisUrl: config.redisUrl,

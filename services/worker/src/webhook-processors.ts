@@ -1,4 +1,6 @@
 import {
+  imageName,
+  toPushedByHandPayload,
   toWebhookPayload,
   WEBHOOK_HEADERS,
   WEBHOOK_USER_AGENT,
@@ -19,6 +21,8 @@ export interface WebhookProcessorDeps {
   logger: Logger;
   /** SLIPWAY_PUBLIC_URL: the payloads' links point there. */
   publicUrl: string;
+  /** SLIPWAY_REGISTRY: where repositories without a registry of their own keep their images. */
+  registry: string;
 }
 
 /**
@@ -47,11 +51,29 @@ export function createWebhookProcessors(deps: WebhookProcessorDeps): WebhookProc
         })),
       );
       // Recorded once per (webhook, build, tag); a series already queued is not queued twice.
-      const recorded = await store.webhooks.recordDeliveries(build.id, deliveries);
+      const recorded = await store.webhooks.recordDeliveries({ buildId: build.id }, deliveries);
       for (const delivery of recorded) {
         if (delivery.status === "pending") await deps.queue.deliver(delivery.id);
       }
       logger.info({ build: build.id, event, deliveries: recorded.length }, "webhook deliveries queued");
+    },
+
+    async pushed({ pushId }) {
+      const push = await store.webhooks.getPush(pushId);
+      if (!push) return;
+      const hooks = await store.webhooks.list(push.repositoryId);
+      const repository = hooks.length === 0 ? undefined : await store.getRepository(push.repositoryId);
+      if (!repository) return;
+      const image = imageName(repository.registryUrl ?? deps.registry, repository.namespace, repository.name);
+      const payload = JSON.stringify(toPushedByHandPayload({ push, image, repository, publicUrl: deps.publicUrl }));
+      const recorded = await store.webhooks.recordDeliveries(
+        { pushId },
+        hooks.map((hook) => ({ webhookId: hook.id, event: "push", tag: push.tag, payload })),
+      );
+      for (const delivery of recorded) {
+        if (delivery.status === "pending") await deps.queue.deliver(delivery.id);
+      }
+      logger.info({ push: push.id, repository: `${repository.namespace}/${repository.name}`, tag: push.tag, deliveries: recorded.length }, "webhook deliveries of a push by hand queued");
     },
 
     async deliver({ deliveryId, attempt, last }) {

@@ -398,7 +398,7 @@ describe("the dashboard, in a real browser", () => {
       await small.getByRole("button", { name: "Sign out" }).click();
       await small.getByRole("heading", { name: "Sign in to Slipway" }).waitFor();
       assert.equal((await phone.cookies()).filter((c) => c.name === "slipway_session").length, 0, "the cookie is gone");
-      const after = await small.evaluate<number>("fetch('/api/v1/repositories').then((r) => r.status)");
+      const after = await small.evaluate<number>("fetch('/api/v1/users/me').then((r) => r.status)");
       assert.equal(after, 401);
     } finally {
       await phone.close();

@@ -54,7 +54,7 @@ describe("dashboard sessions: POST|GET|DELETE /api/v1/session", () => {
 
     const again = await call(slipway, "GET", "/session", { cookie });
     assert.equal(again.status, 200);
-    assert.deepEqual(again.body, { csrfToken });
+    assert.deepEqual(again.body, { csrfToken, user: { username: "admin", admin: true } });
     assert.equal(again.headers.get("cache-control"), "no-store");
     assert.equal((await call(slipway, "GET", "/repositories", { cookie })).status, 200);
   });

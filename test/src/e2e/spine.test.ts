@@ -154,9 +154,12 @@ describe("the spine: a signed GitHub push becomes an image in the registry", () 
     assert.match(metrics, /^slipway_builds\{status="success"\} 1$/m);
     assert.match(metrics, /^slipway_deliveries_total\{provider="github",outcome="queued"\} 1$/m);
     assert.match(metrics, /^slipway_http_request_duration_seconds_count\{method="POST",route="\/hooks\/:sourceId",status="202"\} 1$/m);
-    const unauthenticated = await fetch(`${slipway.url}/api/v1/repositories`);
+    // Anonymous callers see public repositories only, and who they are is nobody.
+    const unauthenticated = await fetch(`${slipway.url}/api/v1/users/me`);
     assert.equal(unauthenticated.status, 401);
     assert.equal(((await unauthenticated.json()) as any).error.code, "unauthorized");
+    const wrongToken = await fetch(`${slipway.url}/api/v1/repositories`, { headers: { authorization: "Bearer not-a-token" } });
+    assert.equal(wrongToken.status, 401);
   });
 
   it("answers a redelivery with the first delivery's builds and starts none", async () => {

@@ -2,6 +2,8 @@
 // an HttpOnly session cookie; state-changing calls carry the session's CSRF token.
 
 let csrfToken = null;
+/** Who signed in, as the session answers it: `{username, admin}`. */
+let user = null;
 let onSignedOut = () => {};
 
 export class ApiError extends Error {
@@ -18,6 +20,9 @@ export function whenSignedOut(handler) {
 }
 
 export const isSignedIn = () => csrfToken !== null;
+
+/** The signed-in user, `{username, admin}`, or null. Hiding what they may not do is a courtesy: the API decides. */
+export const currentUser = () => user;
 
 /** `/repositories/acme/hello` from "acme/hello", each part encoded. */
 export const repoPath = (fullName) => `/repositories/${fullName.split("/").map(encodeURIComponent).join("/")}`;
@@ -41,6 +46,7 @@ export async function api(path, options = {}) {
     const error = new ApiError(res.status, body?.error?.code ?? "http_error", body?.error?.message ?? `HTTP ${res.status}`);
     if (res.status === 401 && options.signedIn !== false) {
       csrfToken = null;
+      user = null;
       onSignedOut(error);
     }
     throw error;
@@ -48,10 +54,16 @@ export async function api(path, options = {}) {
   return body;
 }
 
-/** Whether a session cookie is there; learns its CSRF token. */
+/** Remembers what POST or GET /session answered. */
+function keepSession(session) {
+  csrfToken = session.csrfToken;
+  user = session.user ?? null;
+}
+
+/** Whether a session cookie is there; learns its CSRF token and its user. */
 export async function resumeSession() {
   try {
-    csrfToken = (await api("/session", { signedIn: false })).csrfToken;
+    keepSession(await api("/session", { signedIn: false }));
     return true;
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) return false;
@@ -59,8 +71,8 @@ export async function resumeSession() {
   }
 }
 
-export async function signIn(token) {
-  csrfToken = (await api("/session", { method: "POST", body: { token }, signedIn: false })).csrfToken;
+export async function signIn(credentials) {
+  keepSession(await api("/session", { method: "POST", body: credentials, signedIn: false }));
 }
 
 export async function signOut() {
@@ -68,5 +80,6 @@ export async function signOut() {
     await api("/session", { method: "DELETE", signedIn: false });
   } finally {
     csrfToken = null;
+    user = null;
   }
 }

@@ -29,6 +29,18 @@ function lastBuildCells(build) {
   ];
 }
 
+/** The star count; a filled star (and, to a screen reader, words) when the user starred it. */
+function stars(repo) {
+  return h("span", { class: `stars${repo.starred ? " starred" : ""}`, title: repo.starred ? "You starred it" : null },
+    h("span", { class: "star-icon", "aria-hidden": "true" }, repo.starred ? "★" : "☆"), " ", String(repo.starCount),
+    repo.starred ? h("span", { class: "visually-hidden" }, ", starred by you") : null);
+}
+
+function namespaceHint(user) {
+  if (!user) return "lowercase letters and digits, with . _ or -";
+  return user.admin ? `yours (${user.username}), an organisation's, or a new one (it becomes an organisation you own)` : `yours (${user.username}) or an organisation you own`;
+}
+
 function newRepositoryForm(ctx) {
   const namespace = h("input", { name: "namespace", required: true, autocomplete: "off", pattern: "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*" });
   const name = h("input", { name: "name", required: true, autocomplete: "off", pattern: "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*" });
@@ -52,7 +64,7 @@ function newRepositoryForm(ctx) {
         }
       },
     },
-    field("Namespace", namespace, "lowercase letters and digits, with . _ or -"),
+    field("Namespace", namespace, namespaceHint(ctx.user)),
     field("Name", name),
     field("Description", description),
     h("label", { class: "check" }, isPrivate, " Private"),
@@ -94,11 +106,12 @@ export async function repositoriesPage(main, ctx) {
       list.replaceChildren(message("info", "No repositories yet. Create one here, or with POST /api/v1/repositories (see the README)."));
       return shown;
     }
-    if (!list.contains(body)) list.replaceChildren(table("Repositories", ["Repository", "Last build", "Tags", "Commit", "Age"], body));
-    renderKeyed(body, shown, (r) => r.id, (r) => JSON.stringify([r.fullName, r.description, lastBuilds.get(r.id)?.id, lastBuilds.get(r.id)?.status, lastBuilds.get(r.id)?.commit, Math.floor(Date.now() / 60000)]), (repo) =>
+    if (!list.contains(body)) list.replaceChildren(table("Repositories", ["Repository", "Stars", "Last build", "Tags", "Commit", "Age"], body));
+    renderKeyed(body, shown, (r) => r.id, (r) => JSON.stringify([r.fullName, r.description, r.starCount, r.starred, lastBuilds.get(r.id)?.id, lastBuilds.get(r.id)?.status, lastBuilds.get(r.id)?.commit, Math.floor(Date.now() / 60000)]), (repo) =>
       h("tr", {},
         cell("Repository", h("a", { href: `#/r/${repo.fullName}`, class: "strong" }, repo.fullName), repo.private ? h("span", { class: "pill" }, "private") : null,
           repo.description ? h("div", { class: "muted small-text" }, repo.description) : null),
+        cell("Stars", stars(repo)),
         ...lastBuildCells(lastBuilds.get(repo.id))));
     return shown;
   }

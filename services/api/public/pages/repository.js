@@ -1,6 +1,7 @@
 import { api, ApiError, repoPath } from "../lib/api.js";
 import { buildChart } from "../lib/chart.js";
 import {
+  announce,
   buildDuration,
   cell,
   clock,
@@ -18,21 +19,65 @@ import {
   statusBadge,
   table,
   timeAgo,
+  uniqueId,
 } from "../lib/dom.js";
 import { poll, replaceQuery } from "../lib/router.js";
 
 const PAGE_SIZE = 25;
 const CHART_SIZE = 50;
 
+const starsText = (count) => `${count} ${count === 1 ? "star" : "stars"}`;
+
+/**
+ * The star toggle: a button whose name stays "Star" while aria-pressed says whether the user starred
+ * the repository (a name that flipped to "Unstar" would contradict its own pressed state), beside the count.
+ */
+export function starToggle(repo) {
+  let { starred, starCount } = repo;
+  let busy = false;
+  const icon = h("span", { class: "star-icon", "aria-hidden": "true" });
+  const count = h("span", { class: "star-count muted", id: uniqueId("stars") });
+  const button = h("button", { type: "button", class: "star-button", "aria-describedby": count.id }, icon, " Star");
+  const feedback = h("div", { class: "star-feedback" });
+  function show() {
+    button.setAttribute("aria-pressed", String(starred));
+    button.title = starred ? "You starred it: press to unstar" : "Star it";
+    icon.textContent = starred ? "★" : "☆";
+    count.textContent = starsText(starCount);
+  }
+  // Not disabled while it waits: a disabled button would lose the keyboard's focus.
+  button.addEventListener("click", async () => {
+    if (busy) return;
+    busy = true;
+    button.setAttribute("aria-busy", "true");
+    feedback.replaceChildren();
+    try {
+      ({ starred, starCount } = await api(`${repoPath(repo.fullName)}/star`, { method: starred ? "DELETE" : "PUT" }));
+      show();
+      announce(`${starred ? "Starred" : "Unstarred"} ${repo.fullName}: ${starsText(starCount)}`);
+    } catch (err) {
+      feedback.replaceChildren(message("error", `Could not ${starred ? "unstar" : "star"} it: ${err.message}`));
+    } finally {
+      busy = false;
+      button.removeAttribute("aria-busy");
+    }
+  });
+  show();
+  return h("div", { class: "star-group" }, button, count, feedback);
+}
+
 /** The repository's header and its two tabs, shared by the builds and settings pages. */
 export function repositoryHeader(repo, current) {
   const tab = (name, href) => h("a", { href, class: "tab", ...(current === name ? { "aria-current": "page" } : {}) }, name);
   return h("div", { class: "page-head" },
     h("nav", { "aria-label": "Breadcrumb", class: "breadcrumb" }, h("a", { href: "#/" }, "Repositories"), h("span", { "aria-hidden": "true" }, " / "), repo.namespace),
-    h("h1", {}, repo.fullName, repo.private ? h("span", { class: "pill" }, "private") : null),
+    h("div", { class: "title-row" },
+      h("h1", {}, repo.fullName, repo.private ? h("span", { class: "pill" }, "private") : null),
+      starToggle(repo)),
     repo.description ? h("p", { class: "muted" }, repo.description) : null,
     copyLine(`docker pull ${repo.image}`, "Copy the pull command"),
-    h("nav", { class: "tabs", "aria-label": "Repository" }, tab("Builds", `#/r/${repo.fullName}`), tab("Settings", `#/r/${repo.fullName}/settings`)));
+    // Settings are the admins' (the API refuses the others); a tab leading to refusals helps nobody.
+    h("nav", { class: "tabs", "aria-label": "Repository" }, tab("Builds", `#/r/${repo.fullName}`), repo.role === "admin" ? tab("Settings", `#/r/${repo.fullName}/settings`) : null));
 }
 
 function causeCell(build) {
@@ -104,13 +149,16 @@ function startBuildForm(repo, rules, onStarted) {
 export async function repositoryPage(main, ctx) {
   const [namespace, name] = ctx.params;
   const base = repoPath(`${namespace}/${name}`);
-  const [repo, { rules }, source] = await Promise.all([
-    api(base, { signal: ctx.signal }),
+  const repo = await api(base, { signal: ctx.signal });
+  const [{ rules }, source] = await Promise.all([
     api(`${base}/rules`, { signal: ctx.signal }),
-    api(`${base}/source`, { signal: ctx.signal }).catch((err) => {
-      if (err instanceof ApiError && err.status === 404) return null;
-      throw err;
-    }),
+    // The source (and its webhook URL) is for admins; the others never ask.
+    repo.role !== "admin"
+      ? null
+      : api(`${base}/source`, { signal: ctx.signal }).catch((err) => {
+          if (err instanceof ApiError && err.status === 404) return null;
+          throw err;
+        }),
   ]);
   ctx.setTitle(repo.fullName);
 
@@ -165,7 +213,7 @@ export async function repositoryPage(main, ctx) {
     chart.replaceChildren(buildChart(recent.builds, (id) => ctx.navigate(`#/b/${id}`)));
     if (page.builds.length === 0) {
       const filtered = filters.status || filters.sourceName || filters.sourceType;
-      list.replaceChildren(message("info", filtered ? "No build matches these filters." : source ? "No builds yet: push to the linked source, or start one above." : "No builds yet: link a source in Settings, then push."));
+      list.replaceChildren(message("info", filtered ? "No build matches these filters." : source ? "No builds yet: push to the linked source, or start one above." : repo.role === "admin" ? "No builds yet: link a source in Settings, then push." : "No builds yet."));
       return;
     }
     if (!list.contains(body)) list.replaceChildren(table("Builds", ["Status", "Branch or tag", "Commit", "Tags", "Cause", "Queued", "Started", "Finished", "Duration"], body));
@@ -196,8 +244,8 @@ export async function repositoryPage(main, ctx) {
 
   main.replaceChildren(
     repositoryHeader(repo, "Builds"),
-    ...(source ? [] : [message("info", "No source is linked yet: ", h("a", { href: `#/r/${repo.fullName}/settings` }, "link one in Settings"), " to build.")]),
-    startBuildForm(repo, rules, load),
+    ...(source || repo.role !== "admin" ? [] : [message("info", "No source is linked yet: ", h("a", { href: `#/r/${repo.fullName}/settings` }, "link one in Settings"), " to build.")]),
+    repo.role === "write" || repo.role === "admin" ? startBuildForm(repo, rules, load) : null,
     h("section", { "aria-labelledby": "chart-title" }, h("h2", { id: "chart-title" }, "Durations and outcomes"), chart),
     h("section", { "aria-labelledby": "builds-title" },
       h("h2", { id: "builds-title" }, "Builds"),

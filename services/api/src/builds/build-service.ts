@@ -8,7 +8,7 @@ import {
   type SourceType,
 } from "@slipway/core";
 import type { BuildEventBus, BuildQueue } from "@slipway/queue";
-import type { BuildRecord, NewBuild, RepositoryRecord, Store } from "@slipway/store";
+import type { BuildRecord, NewBuild, RepositoryRecord, RuleRecord, Store } from "@slipway/store";
 import type { Logger } from "pino";
 
 export interface BuildServiceDeps {
@@ -78,9 +78,10 @@ export function createBuildService(deps: BuildServiceDeps) {
     ref: { sourceType: SourceType; sourceName: string },
     revision: Revision,
     cause: BuildCause,
-    options: { autobuildOnly: boolean; ruleIds?: ReadonlySet<string> },
+    options: { autobuildOnly: boolean; ruleIds?: ReadonlySet<string>; rules?: RuleRecord[] },
   ): Promise<PlannedBuilds> {
-    let rules = await store.listRules(repo.id);
+    // The webhook path has the rules already (kept in memory, see hooks/hook-config-cache.ts).
+    let rules = options.rules ?? (await store.listRules(repo.id));
     if (options.ruleIds) rules = rules.filter((rule) => options.ruleIds!.has(rule.id));
     const all = planBuilds(rules, ref.sourceType, ref.sourceName, { autobuildOnly: false });
     const result = options.autobuildOnly ? planBuilds(rules, ref.sourceType, ref.sourceName, { autobuildOnly: true }) : all;

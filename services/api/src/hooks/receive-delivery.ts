@@ -15,6 +15,8 @@ import type { BuildRecord, DeliveryOutcome, NewBuild, NewDelivery, SourceRecord,
 import type { Logger } from "pino";
 import type { BuildService } from "../builds/build-service.js";
 import { toQueuedBuildView } from "../views.js";
+import { createDeliveryRecorder } from "./delivery-recorder.js";
+import { createHookConfigCache, type ConfigReads } from "./hook-config-cache.js";
 
 export interface DeliveryRequest {
   /** From `POST /hooks/{sourceId}`; absent on the organisation-wide `POST /hooks`. */
@@ -54,13 +56,18 @@ const WHY: Record<Exclude<VerifyResult, { ok: true }>["reason"], string> = {
 
 /**
  * verify → normalise → record → enqueue, with no HTTP in sight (octokit's verify-and-receive):
- * the express adapter hands over the raw delivery and sends back what this returns.
+ * the HTTP adapter (hook-routes.ts) hands over the raw delivery and sends back what this returns.
  * Every delivery is recorded, whatever its outcome. A client error (a SlipwayError with a 4xx
  * status) answers 4xx; our own failures answer 5xx, since GitLab disables a hook for good
  * after 4xx answers.
  */
 export function createDeliveryReceiver(deps: ReceiveDeps) {
   const { store, builds, secrets, logger } = deps;
+  // Deliveries are group-committed, and logged there with their ids (the HTTP request log
+  // leaves hooks out).
+  const recorder = createDeliveryRecorder({ store, logger });
+  const configCache = createHookConfigCache(store);
+  const openSecret = memoizeSecrets(secrets);
 
   async function record(ctx: Context, status: number, outcome: DeliveryOutcome, reason: string | null, newBuilds: NewBuild[] = []) {
     const delivery: NewDelivery = {
@@ -72,15 +79,15 @@ export function createDeliveryReceiver(deps: ReceiveDeps) {
       outcome,
       reason,
     };
-    const recorded = await store.recordDelivery(delivery, newBuilds);
+    const recorded = await recorder.record(delivery, newBuilds);
     // A duplicate writes nothing here: the receiver records it as its own delivery next.
     if (!recorded.duplicate) deps.onRecorded?.(delivery.provider, outcome);
     return recorded;
   }
 
-  async function identify(req: DeliveryRequest, ctx: Context): Promise<void> {
+  async function identify(req: DeliveryRequest, ctx: Context, config: ConfigReads): Promise<void> {
     if (req.sourceId !== undefined) {
-      ctx.source = (await store.getSource(req.sourceId)) ?? null;
+      ctx.source = (await config.getSource(req.sourceId)) ?? null;
       if (!ctx.source) throw new SlipwayError("not_found", `no source ${req.sourceId}: check the webhook URL`);
       ctx.forge = forgeFor(ctx.source.provider) ?? null;
       if (!ctx.forge) throw new Error(`no forge module for provider ${ctx.source.provider}`);
@@ -97,7 +104,7 @@ export function createDeliveryReceiver(deps: ReceiveDeps) {
 
   function check(req: DeliveryRequest, forge: Forge, source: SourceRecord): VerifyResult {
     if (source.secretEnc === null) return { ok: true };
-    return forge.verify(req.headers, req.rawBody, secrets.open(source.secretEnc));
+    return forge.verify(req.headers, req.rawBody, openSecret(source.secretEnc));
   }
 
   function verify(req: DeliveryRequest, forge: Forge, source: SourceRecord): void {
@@ -109,8 +116,8 @@ export function createDeliveryReceiver(deps: ReceiveDeps) {
    * `POST /hooks`: the sources linked to the payload's forge repository whose secret the
    * delivery's signature verifies with (several images may build from one repository).
    */
-  async function sourcesFor(req: DeliveryRequest, forge: Forge, repository: string): Promise<SourceRecord[]> {
-    const linked = await store.findSources(forge.provider, repository);
+  async function sourcesFor(req: DeliveryRequest, forge: Forge, repository: string, config: ConfigReads): Promise<SourceRecord[]> {
+    const linked = await config.findSources(forge.provider, repository);
     if (linked.length === 0) throw new SlipwayError("not_found", `no source is linked to ${forge.provider} repository ${repository}`);
     const results = linked.map((source) => ({ source, result: check(req, forge, source) }));
     const verified = results.filter((r) => r.result.ok).map((r) => r.source);
@@ -121,14 +128,16 @@ export function createDeliveryReceiver(deps: ReceiveDeps) {
     return verified;
   }
 
-  async function queuePushes(ctx: Context, sources: SourceRecord[], pushes: PushEvent[]): Promise<DeliveryAnswer> {
+  async function queuePushes(ctx: Context, sources: SourceRecord[], pushes: PushEvent[], config: ConfigReads): Promise<DeliveryAnswer> {
     const planned: NewBuild[] = [];
     let matchedRules = 0;
     for (const source of sources) {
-      const repo = await store.getRepository(source.repositoryId);
+      const repo = await config.getRepository(source.repositoryId);
       if (!repo) continue;
+      const rules = await config.listRules(repo.id);
       for (const push of pushes) {
-        const result = await builds.plan(repo, push, { commit: push.commit, commitMessage: push.commitMessage }, { type: "push" }, { autobuildOnly: true });
+        const revision = { commit: push.commit, commitMessage: push.commitMessage };
+        const result = await builds.plan(repo, push, revision, { type: "push" }, { autobuildOnly: true, rules });
         planned.push(...result.builds);
         matchedRules += result.matchedRules;
       }
@@ -150,7 +159,6 @@ export function createDeliveryReceiver(deps: ReceiveDeps) {
       await store.setDeliveryAnswer(delivery, 503, err.message);
       return { status: 503, body: { ...answer, error: { code: err.code, message: err.message } } };
     }
-    logger.info({ delivery, builds: recorded.builds.map((b) => b.id) }, "builds queued");
     return { status: 202, body: answer };
   }
 
@@ -174,7 +182,8 @@ export function createDeliveryReceiver(deps: ReceiveDeps) {
   }
 
   async function handle(req: DeliveryRequest, ctx: Context): Promise<DeliveryAnswer> {
-    await identify(req, ctx);
+    const config = await configCache.current();
+    await identify(req, ctx, config);
     const forge = ctx.forge!;
     // A forge's connection test (Bitbucket Server's diagnostics:ping) comes unsigned, maybe
     // without a body: it builds nothing, so it is answered as it is.
@@ -201,7 +210,7 @@ export function createDeliveryReceiver(deps: ReceiveDeps) {
       // answered without a source to check it against.
       return ignore(ctx, parsed.kind === "ping" ? "ping" : parsed.reason);
     } else {
-      sources = await sourcesFor(req, forge, parsed.repository!);
+      sources = await sourcesFor(req, forge, parsed.repository!, config);
       ctx.source = sources[0]!;
     }
 
@@ -211,7 +220,7 @@ export function createDeliveryReceiver(deps: ReceiveDeps) {
       case "ignored":
         return ignore(ctx, parsed.reason);
       case "push":
-        return queuePushes(ctx, sources, parsed.pushes);
+        return queuePushes(ctx, sources, parsed.pushes, config);
     }
   }
 
@@ -241,3 +250,24 @@ export function createDeliveryReceiver(deps: ReceiveDeps) {
 }
 
 export type DeliveryReceiver = ReturnType<typeof createDeliveryReceiver>;
+
+/** Secrets kept open at most; past that the memo starts afresh. */
+const OPEN_SECRETS = 1000;
+
+/**
+ * Opens each sealed secret once: a delivery is checked against its source's secret, and
+ * opening it (AES-GCM) costs as much as the check. Keyed by the ciphertext, so a changed
+ * secret is a new entry and the memo is never stale.
+ */
+function memoizeSecrets(secrets: SecretBox): (sealed: string) => string {
+  const open = new Map<string, string>();
+  return (sealed) => {
+    let secret = open.get(sealed);
+    if (secret === undefined) {
+      secret = secrets.open(sealed);
+      if (open.size >= OPEN_SECRETS) open.clear();
+      open.set(sealed, secret);
+    }
+    return secret;
+  };
+}

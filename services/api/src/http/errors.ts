@@ -34,7 +34,7 @@ export function toSlipwayError(err: unknown): SlipwayError {
 
 export function sendError(res: Parameters<RequestHandler>[1], err: SlipwayError, extra: Record<string, unknown> = {}): void {
   const status = httpStatusOf(err.code);
-  if (err.code === "rate_limited" || err.code === "service_unavailable") res.setHeader("Retry-After", "5");
+  if (err.code === "rate_limited" || err.code === "service_unavailable") res.setHeader("Retry-After", String(err.retryAfterSeconds ?? 5));
   res.status(status).json({ error: { code: err.code, message: err.message }, ...extra });
 }
 

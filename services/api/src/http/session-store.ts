@@ -4,14 +4,16 @@ import type { createRedis } from "@slipway/queue";
 
 /** A dashboard session: what the server keeps under the cookie's id. */
 export interface Session {
+  /** Who signed in. */
+  userId: string;
   /** Sent back by the dashboard as X-CSRF-Token with every state-changing request. */
   csrfToken: string;
   createdAt: string;
 }
 
 export interface SessionStore {
-  /** A new session and the id its cookie carries. */
-  create(): Promise<{ id: string; session: Session }>;
+  /** A new session of that user and the id its cookie carries. */
+  create(userId: string): Promise<{ id: string; session: Session }>;
   /** The session, with its idle expiry pushed back; undefined when unknown or expired. */
   touch(id: string): Promise<Session | undefined>;
   destroy(id: string): Promise<void>;
@@ -45,9 +47,9 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Sess
   }
 
   return {
-    async create() {
+    async create(userId) {
       const id = generateToken(32);
-      const session: Session = { csrfToken: generateToken(32), createdAt: new Date().toISOString() };
+      const session: Session = { userId, csrfToken: generateToken(32), createdAt: new Date().toISOString() };
       await redisCall("sign in", () => redis.set(keyOf(id), JSON.stringify(session), "EX", idle));
       return { id, session };
     },
@@ -55,8 +57,9 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Sess
       const raw = await redisCall("session", () => redis.getex(keyOf(id), "EX", idle));
       if (raw === null) return undefined;
       const parsed = JSON.parse(raw) as Partial<Session>;
-      return typeof parsed.csrfToken === "string" && typeof parsed.createdAt === "string"
-        ? { csrfToken: parsed.csrfToken, createdAt: parsed.createdAt }
+      // A session from before accounts (no user) is over: its holder signs in again.
+      return typeof parsed.userId === "string" && typeof parsed.csrfToken === "string" && typeof parsed.createdAt === "string"
+        ? { userId: parsed.userId, csrfToken: parsed.csrfToken, createdAt: parsed.createdAt }
         : undefined;
     },
     async destroy(id) {

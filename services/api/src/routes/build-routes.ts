@@ -5,7 +5,7 @@ import { Router, type Request, type Response } from "express";
 import type { BuildService } from "../builds/build-service.js";
 import { asBody, optionalString, pageLimit, queryString } from "../http/input.js";
 import { toQueuedBuildView } from "../views.js";
-import { loadRepository } from "./repository-routes.js";
+import { loadBuild, loadRepository } from "../http/access.js";
 
 export interface BuildRouteDeps {
   store: Store;
@@ -17,15 +17,8 @@ export function createBuildRoutes(deps: BuildRouteDeps): Router {
   const { store, builds, bus } = deps;
   const router = Router();
 
-  async function loadBuild(req: Request): Promise<BuildRecord> {
-    const id = String(req.params["id"]);
-    const build = await store.getBuild(id);
-    if (!build) throw new SlipwayError("not_found", `no build ${id}`);
-    return build;
-  }
-
   router.get("/repositories/:namespace/:name/builds", async (req, res) => {
-    const repo = await loadRepository(store, req);
+    const repo = await loadRepository(store, req, "read");
     const status = queryString(req.query["status"]);
     if (status !== undefined && !isBuildStatus(status)) {
       throw new SlipwayError("validation_failed", `"status" must be a build status (queued, building, success, failed, …)`);
@@ -46,7 +39,7 @@ export function createBuildRoutes(deps: BuildRouteDeps): Router {
 
   /** A build by hand: `{"sourceType", "sourceName"}` through the matching rules, or `{"ruleId"}`. */
   router.post("/repositories/:namespace/:name/builds", async (req, res) => {
-    const repo = await loadRepository(store, req);
+    const repo = await loadRepository(store, req, "write");
     const body = asBody(req.body);
     const ruleId = optionalString(body, "ruleId");
     let sourceType = optionalString(body, "sourceType")?.toLowerCase();
@@ -84,21 +77,21 @@ export function createBuildRoutes(deps: BuildRouteDeps): Router {
   });
 
   router.get("/builds/:id", async (req, res) => {
-    const build = await loadBuild(req);
+    const build = await loadBuild(store, req, "read");
     const events = await store.listBuildEvents(build.id);
     res.json({ ...toBuildView(build), timeline: events.map((e) => ({ status: e.status, at: e.at })) });
   });
 
   router.post("/builds/:id/cancel", async (req, res) => {
-    res.status(202).json(toBuildView(await builds.cancel(await loadBuild(req))));
+    res.status(202).json(toBuildView(await builds.cancel(await loadBuild(store, req, "write"))));
   });
 
   router.post("/builds/:id/retry", async (req, res) => {
-    res.status(202).json(toBuildView(await builds.retry(await loadBuild(req))));
+    res.status(202).json(toBuildView(await builds.retry(await loadBuild(store, req, "write"))));
   });
 
   router.get("/builds/:id/logs", async (req, res) => {
-    const build = await loadBuild(req);
+    const build = await loadBuild(store, req, "read");
     const follow = req.query["follow"] === "1" || req.query["follow"] === "true";
     const sse = follow && (req.headers.accept ?? "").includes("text/event-stream");
     if (!follow) {

@@ -11,25 +11,19 @@ import {
   type RuleInput,
   type SecretBox,
 } from "@slipway/core";
-import type { RepositoryPatch, RepositoryRecord, Store } from "@slipway/store";
+import type { RepositoryPatch, RepositoryRecord, Store, UserRecord } from "@slipway/store";
 import { Router, type Request } from "express";
 import type { BuildService } from "../builds/build-service.js";
 import { asBody, optionalBoolean, optionalObject, optionalString, pageLimit, queryString, requiredString, type Body } from "../http/input.js";
 import { toRepositoryView, toRuleView, toSourceView } from "../views.js";
+import { loadRepository, roleOn } from "../http/access.js";
+import { ANONYMOUS, signedIn, type Principal } from "../http/auth.js";
 
 export interface RepositoryRouteDeps {
   store: Store;
   builds: BuildService;
   secrets: SecretBox;
   publicUrl: string;
-}
-
-/** Finds `/:namespace/:name`, or answers 404. */
-export async function loadRepository(store: Store, req: Request): Promise<RepositoryRecord> {
-  const { namespace, name } = req.params as { namespace: string; name: string };
-  const repo = await store.findRepository(namespace, name);
-  if (!repo) throw new SlipwayError("not_found", `no repository ${namespace}/${name}`);
-  return repo;
 }
 
 function registryFields(body: Body, secrets: SecretBox): RepositoryPatch {
@@ -64,11 +58,28 @@ function httpUrl(value: string, field: string): string {
 export function createRepositoryRoutes(deps: RepositoryRouteDeps): Router {
   const { store, builds, secrets } = deps;
   const router = Router();
-  const view = (repo: RepositoryRecord) => toRepositoryView(repo, builds.imageOf(repo));
+  /** The repositories as answers, with their stars, whether the caller starred them, and the caller's role. */
+  async function views(repos: RepositoryRecord[], principal: Principal) {
+    const ids = repos.map((repo) => repo.id);
+    const counts = await store.accounts.starCounts(ids);
+    const starred = principal.user === null ? new Set<string>() : await store.accounts.starredBy(principal.user.id, ids);
+    const roles = await Promise.all(repos.map((repo) => roleOn(store, principal, repo)));
+    return repos.map((repo, i) =>
+      toRepositoryView(repo, builds.imageOf(repo), { starCount: counts.get(repo.id) ?? 0, starred: starred.has(repo.id), role: roles[i] ?? null }),
+    );
+  }
+  const view = async (repo: RepositoryRecord, req: Request) => (await views([repo], req.principal ?? ANONYMOUS))[0]!;
 
   router.get("/repositories", async (req, res) => {
-    const page = await store.listRepositories({ limit: pageLimit(req.query["limit"]), cursor: queryString(req.query["cursor"]) });
-    res.json({ repositories: page.items.map(view), nextCursor: page.nextCursor });
+    const principal = req.principal ?? ANONYMOUS;
+    const page = await store.listRepositories({
+      limit: pageLimit(req.query["limit"]),
+      cursor: queryString(req.query["cursor"]),
+      search: queryString(req.query["q"]),
+      // Administrators see everything; anyone else what is public or theirs.
+      ...(principal.user?.admin === true ? {} : { visibleTo: principal.user }),
+    });
+    res.json({ repositories: await views(page.items, principal), nextCursor: page.nextCursor });
   });
 
   router.post("/repositories", async (req, res) => {
@@ -83,51 +94,83 @@ export function createRepositoryRoutes(deps: RepositoryRouteDeps): Router {
         );
       }
     }
+    await mayCreateIn(signedIn(req), namespace);
     const repo = await store.createRepository({
       namespace,
       name,
       private: optionalBoolean(body, "private") ?? false,
       description: optionalString(body, "description") ?? "",
+      manualPush: optionalBoolean(body, "manualPush") ?? false,
       ...registryFields(body, secrets),
     });
-    res.status(201).json(view(repo));
+    res.status(201).json(await view(repo, req));
   });
 
+  /**
+   * Repositories are made in the caller's own namespace or in an organisation they own. An administrator
+   * may make one anywhere: a namespace nobody has yet becomes an organisation the administrator owns.
+   */
+  async function mayCreateIn(principal: Principal & { user: UserRecord }, namespace: string): Promise<void> {
+    if (principal.scope === "read") throw new SlipwayError("forbidden", "a read-only token cannot create repositories");
+    if (await store.accounts.ownsNamespace(principal.user.id, namespace)) return;
+    if (principal.user.admin) {
+      if ((await store.accounts.findNamespace(namespace)) === undefined) await store.accounts.createOrg(namespace, principal.user.id);
+      return;
+    }
+    throw new SlipwayError("forbidden", `you can create repositories in ${principal.user.username}/ and in organisations you own, not in ${namespace}/`);
+  }
+
   router.get("/repositories/:namespace/:name", async (req, res) => {
-    res.json(view(await loadRepository(store, req)));
+    res.json(await view(await loadRepository(store, req, "read"), req));
+  });
+
+  router.put("/repositories/:namespace/:name/star", async (req, res) => {
+    const { user } = signedIn(req);
+    const repo = await loadRepository(store, req, "read");
+    await store.accounts.star(user.id, repo.id);
+    res.json(await view(repo, req));
+  });
+
+  router.delete("/repositories/:namespace/:name/star", async (req, res) => {
+    const { user } = signedIn(req);
+    const repo = await loadRepository(store, req, "read");
+    await store.accounts.unstar(user.id, repo.id);
+    res.json(await view(repo, req));
   });
 
   router.patch("/repositories/:namespace/:name", async (req, res) => {
-    const repo = await loadRepository(store, req);
+    const repo = await loadRepository(store, req, "admin");
     const body = asBody(req.body);
     const patch: RepositoryPatch = { ...registryFields(body, secrets) };
     const isPrivate = optionalBoolean(body, "private");
     if (isPrivate !== undefined) patch.private = isPrivate;
     const description = optionalString(body, "description");
     if (description !== undefined) patch.description = description;
+    const manualPush = optionalBoolean(body, "manualPush");
+    if (manualPush !== undefined) patch.manualPush = manualPush;
     if ("registry" in body && body["registry"] === null) {
       Object.assign(patch, { registryUrl: null, registryUsername: null, registryPasswordEnc: null });
     }
     const updated = await store.updateRepository(repo.id, patch);
     if (!updated) throw new SlipwayError("not_found", `no repository ${repo.namespace}/${repo.name}`);
-    res.json(view(updated));
+    res.json(await view(updated, req));
   });
 
   router.delete("/repositories/:namespace/:name", async (req, res) => {
-    const repo = await loadRepository(store, req);
+    const repo = await loadRepository(store, req, "admin");
     await store.deleteRepository(repo.id);
     res.status(204).end();
   });
 
   router.get("/repositories/:namespace/:name/source", async (req, res) => {
-    const repo = await loadRepository(store, req);
+    const repo = await loadRepository(store, req, "admin");
     const source = await store.getSourceOfRepository(repo.id);
     if (!source) throw new SlipwayError("not_found", `${repo.namespace}/${repo.name} has no linked source`);
     res.json(toSourceView(source, deps.publicUrl));
   });
 
   router.put("/repositories/:namespace/:name/source", async (req, res) => {
-    const repo = await loadRepository(store, req);
+    const repo = await loadRepository(store, req, "admin");
     const body = asBody(req.body);
     const provider = requiredString(body, "provider");
     if (!isProvider(provider)) {
@@ -157,12 +200,12 @@ export function createRepositoryRoutes(deps: RepositoryRouteDeps): Router {
   });
 
   router.get("/repositories/:namespace/:name/rules", async (req, res) => {
-    const repo = await loadRepository(store, req);
+    const repo = await loadRepository(store, req, "read");
     res.json({ rules: (await store.listRules(repo.id)).map(toRuleView) });
   });
 
   router.post("/repositories/:namespace/:name/rules", async (req, res) => {
-    const repo = await loadRepository(store, req);
+    const repo = await loadRepository(store, req, "admin");
     const input = validateRuleInput(req.body ?? {}, "create");
     if (!input.ok) throw new SlipwayError("validation_failed", input.message);
     const rule = await store.createRule(repo.id, input.value as RuleInput);
@@ -171,7 +214,7 @@ export function createRepositoryRoutes(deps: RepositoryRouteDeps): Router {
 
   /** Dry run: which rules a branch or tag matches, and the tags each would push. */
   router.post("/repositories/:namespace/:name/rules/match", async (req, res) => {
-    const repo = await loadRepository(store, req);
+    const repo = await loadRepository(store, req, "read");
     const body = asBody(req.body);
     const sourceType = requiredString(body, "sourceType").toLowerCase();
     if (sourceType !== "branch" && sourceType !== "tag") {
@@ -199,7 +242,7 @@ export function createRepositoryRoutes(deps: RepositoryRouteDeps): Router {
   });
 
   async function loadRule(req: Request) {
-    const repo = await loadRepository(store, req);
+    const repo = await loadRepository(store, req, "admin");
     const rule = await store.getRule(String(req.params["ruleId"]));
     if (!rule || rule.repositoryId !== repo.id) {
       throw new SlipwayError("not_found", `no rule ${String(req.params["ruleId"])} in ${repo.namespace}/${repo.name}`);

@@ -13,7 +13,7 @@ import { RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
 import { sendError, toSlipwayError } from "../http/errors.js";
 import { asBody, requiredString } from "../http/input.js";
 import { toQueuedBuildView } from "../views.js";
-import { loadRepository } from "./repository-routes.js";
+import { loadRepository } from "../http/access.js";
 import type { RouteDeps } from "./route-deps.js";
 
 /** Docker Hub's trigger URL; Express matches it with or without the trailing slash. */
@@ -178,12 +178,12 @@ export function createTriggerRoutes(deps: RouteDeps): { call: Router; api: Route
   const api = Router();
 
   api.get("/repositories/:namespace/:name/triggers", async (req, res) => {
-    const repo = await loadRepository(store, req);
+    const repo = await loadRepository(store, req, "admin");
     res.json({ triggers: (await store.triggers.list(repo.id)).map(toTriggerView) });
   });
 
   api.post("/repositories/:namespace/:name/triggers", async (req, res) => {
-    const repo = await loadRepository(store, req);
+    const repo = await loadRepository(store, req, "admin");
     const name = requiredString(asBody(req.body), "name");
     // Control characters are exactly what this pattern is for.
     // eslint-disable-next-line no-control-regex
@@ -201,7 +201,7 @@ export function createTriggerRoutes(deps: RouteDeps): { call: Router; api: Route
   });
 
   api.delete("/repositories/:namespace/:name/triggers/:triggerId", async (req, res) => {
-    const repo = await loadRepository(store, req);
+    const repo = await loadRepository(store, req, "admin");
     const id = String(req.params["triggerId"]);
     const trigger = await store.triggers.get(id);
     if (!trigger || trigger.repositoryId !== repo.id || !(await store.triggers.revoke(id))) {

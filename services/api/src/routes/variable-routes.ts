@@ -2,7 +2,7 @@ import { isValidVariableKey, MAX_VARIABLE_VALUE, SlipwayError, VARIABLE_KEY_HINT
 import type { VariableRecord } from "@slipway/store";
 import { Router, type Request } from "express";
 import { asBody, optionalBoolean } from "../http/input.js";
-import { loadRepository } from "./repository-routes.js";
+import { loadRepository } from "../http/access.js";
 import type { RouteDeps } from "./route-deps.js";
 
 /** A variable as the API shows it: a secret one's value never again (null). */
@@ -45,13 +45,13 @@ export function createVariableRoutes(deps: RouteDeps): Router {
   const router = Router();
 
   router.get("/repositories/:namespace/:name/variables", async (req, res) => {
-    const repo = await loadRepository(store, req);
+    const repo = await loadRepository(store, req, "admin");
     const variables = await store.variables.list(repo.id);
     res.json({ variables: variables.map((v) => toVariableView(v, open(secrets, v))) });
   });
 
   router.get("/repositories/:namespace/:name/variables/:key", async (req, res) => {
-    const repo = await loadRepository(store, req);
+    const repo = await loadRepository(store, req, "admin");
     const key = keyOf(req);
     const variable = await store.variables.get(repo.id, key);
     if (!variable) throw new SlipwayError("not_found", `${repo.namespace}/${repo.name} has no variable ${key}`);
@@ -59,7 +59,7 @@ export function createVariableRoutes(deps: RouteDeps): Router {
   });
 
   router.put("/repositories/:namespace/:name/variables/:key", async (req, res) => {
-    const repo = await loadRepository(store, req);
+    const repo = await loadRepository(store, req, "admin");
     const key = keyOf(req);
     const body = asBody(req.body);
     const value = valueOf(body);
@@ -69,7 +69,7 @@ export function createVariableRoutes(deps: RouteDeps): Router {
   });
 
   router.delete("/repositories/:namespace/:name/variables/:key", async (req, res) => {
-    const repo = await loadRepository(store, req);
+    const repo = await loadRepository(store, req, "admin");
     const key = keyOf(req);
     if (!(await store.variables.delete(repo.id, key))) {
       throw new SlipwayError("not_found", `${repo.namespace}/${repo.name} has no variable ${key}`);

@@ -2,7 +2,7 @@ import { checkWebhookUrl, SlipwayError, type TargetPolicy } from "@slipway/core"
 import type { RepositoryRecord, WebhookDeliveryRecord, WebhookRecord } from "@slipway/store";
 import { Router, type Request } from "express";
 import { asBody, optionalString, pageLimit, queryString, requiredString } from "../http/input.js";
-import { loadRepository } from "./repository-routes.js";
+import { loadRepository } from "../http/access.js";
 import type { RouteDeps } from "./route-deps.js";
 
 const MAX_NAME = 100;
@@ -20,6 +20,7 @@ function toDeliveryView(delivery: WebhookDeliveryRecord) {
     event: delivery.event,
     tag: delivery.tag,
     buildId: delivery.buildId,
+    pushId: delivery.pushId,
     status: delivery.status,
     attempts: delivery.attempts.map((a) => ({
       attempt: a.attempt,
@@ -42,7 +43,7 @@ export function createWebhookRoutes(deps: RouteDeps): Router {
 
   /** The repository's webhook `:webhookId`, or 404 (a webhook of another repository is not found either). */
   async function loadWebhook(req: Request): Promise<{ repo: RepositoryRecord; hook: WebhookRecord }> {
-    const repo = await loadRepository(store, req);
+    const repo = await loadRepository(store, req, "admin");
     const id = String(req.params["webhookId"]);
     const hook = await store.webhooks.get(id);
     if (!hook || hook.repositoryId !== repo.id) throw new SlipwayError("not_found", `no webhook ${id} in ${repo.namespace}/${repo.name}`);
@@ -58,12 +59,12 @@ export function createWebhookRoutes(deps: RouteDeps): Router {
   }
 
   router.get(base, async (req, res) => {
-    const repo = await loadRepository(store, req);
+    const repo = await loadRepository(store, req, "admin");
     res.json({ webhooks: (await store.webhooks.list(repo.id)).map(toWebhookView) });
   });
 
   router.post(base, async (req, res) => {
-    const repo = await loadRepository(store, req);
+    const repo = await loadRepository(store, req, "admin");
     const body = asBody(req.body);
     const name = requiredString(body, "name");
     if (name.length > MAX_NAME) throw new SlipwayError("validation_failed", `"name" must be at most ${MAX_NAME} characters`);

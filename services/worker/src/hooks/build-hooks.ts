@@ -4,7 +4,7 @@ import { PassThrough } from "node:stream";
 import type Dockerode from "dockerode";
 import type { Logger } from "pino";
 import { SlipwayError } from "@slipway/core";
-import type { RegistryAuth } from "../image-builder.js";
+import type { RegistryCredentials } from "../image-builder.js";
 import { startEngineProxy, type EngineAddress, type EngineProxy } from "./engine-proxy.js";
 import type { HookImage } from "./hook-image.js";
 
@@ -51,7 +51,8 @@ export interface HookSessionOptions {
   hooks: ReadonlyMap<HookName, string>;
   /** The image being built, without a tag: the only one hooks may tag and push. */
   repository: string;
-  auth?: RegistryAuth;
+  /** What the engine proxy adds to the hooks' calls that reach the build's registry. */
+  auth?: RegistryCredentials;
   /** Docker Hub's variables and the repository's build variables. */
   env: Record<string, string>;
   /** The build log (masked). */

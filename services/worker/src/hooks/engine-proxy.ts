@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
 import { registryOfAddress } from "@slipway/core";
-import type { RegistryAuth } from "../image-builder.js";
+import type { RegistryAuth, RegistryCredentials } from "../image-builder.js";
 import { checkContainerCreate, decide, type EnginePolicy, type HookSessionState } from "./engine-policy.js";
 
 /** Where the engine listens: a unix socket, or a TCP port (plain HTTP). */
@@ -16,9 +16,10 @@ export interface EngineProxyOptions {
   policy: EnginePolicy;
   /**
    * The build's registry credentials. The proxy adds them to the hook's pushes, pulls and builds that
-   * reach that registry: the hook is "logged in" without ever holding the password.
+   * reach that registry: the hook is "logged in" without ever holding the password (or the token,
+   * fetched afresh for each call).
    */
-  auth?: RegistryAuth;
+  auth?: RegistryCredentials;
   /** Put on every container the hook creates, so that the session's containers can be found. */
   labels: Record<string, string>;
 }
@@ -80,8 +81,8 @@ export async function startEngineProxy(options: EngineProxyOptions): Promise<Eng
   const dir = await mkdtemp(join(tmpdir(), "slipway-hook-"));
   const socketPath = join(dir, "docker.sock");
 
-  const credentialsFor = (registry: string | undefined): RegistryAuth | undefined =>
-    options.auth !== undefined && registry !== undefined && registryOfAddress(options.auth.serveraddress) === registry ? options.auth : undefined;
+  const credentialsFor = async (registry: string | undefined): Promise<RegistryAuth | undefined> =>
+    options.auth !== undefined && registry !== undefined && registryOfAddress(options.auth.serveraddress) === registry ? await options.auth.get() : undefined;
 
   function toEngine(method: string, path: string, headers: IncomingHttpHeaders) {
     return request({ ...("socketPath" in engine ? { socketPath: engine.socketPath } : { host: engine.host, port: engine.port }), method, path, headers });
@@ -136,13 +137,16 @@ export async function startEngineProxy(options: EngineProxyOptions): Promise<Eng
         answer(res, 403, decision.message);
         return;
       case "forward": {
-        const auth = credentialsFor(decision.registryAuth);
+        const auth = await credentialsFor(decision.registryAuth);
         if (auth !== undefined) headers["x-registry-auth"] = encodeHeader(auth);
         forward(req, res, url, headers);
         return;
       }
       case "build": {
-        if (options.auth !== undefined) headers["x-registry-config"] = encodeHeader({ [options.auth.serveraddress]: options.auth });
+        if (options.auth !== undefined) {
+          const auth = await options.auth.get();
+          headers["x-registry-config"] = encodeHeader({ [auth.serveraddress]: auth });
+        }
         const parsed = new URL(url, "http://engine");
         forward(req, res, `${parsed.pathname}?${decision.query.toString()}`, headers);
         return;

@@ -10,7 +10,7 @@ const PROVIDERS = [
   ["bitbucket-server", "Bitbucket Server / Data Center"],
 ];
 
-function details(source, repo) {
+function details(source, repo, user) {
   const row = (term, ...value) => [h("dt", {}, term), h("dd", {}, ...value)];
   return h("div", {},
     h("dl", { class: "facts" },
@@ -22,7 +22,8 @@ function details(source, repo) {
       row("Linked", timeAgo(source.createdAt))),
     h("p", { class: "field-label" }, "Webhook URL: give it to your forge"),
     copyLine(source.webhookUrl, "Copy the webhook URL"),
-    h("p", {}, h("a", { href: `#/deliveries?source=${encodeURIComponent(source.id)}&repo=${encodeURIComponent(repo.fullName)}` }, "Recent deliveries to this URL")));
+    // The deliveries log is the administrators'.
+    user?.admin ? h("p", {}, h("a", { href: `#/deliveries?source=${encodeURIComponent(source.id)}&repo=${encodeURIComponent(repo.fullName)}` }, "Recent deliveries to this URL")) : null);
 }
 
 function linkForm(repo, base, source, onLinked) {
@@ -57,7 +58,7 @@ function linkForm(repo, base, source, onLinked) {
     field("Clone password or token", password)));
 }
 
-export function sourceSection({ repo, base }) {
+export function sourceSection({ repo, base, ctx }) {
   const body = h("div", {}, h("p", { class: "muted" }, "Loading…"));
   const revealed = h("div");
 
@@ -69,7 +70,7 @@ export function sourceSection({ repo, base }) {
       if (!(err instanceof ApiError && err.status === 404)) throw err;
     }
     body.replaceChildren(
-      source ? details(source, repo) : message("info", "No source linked yet: link the forge repository this one builds from."),
+      source ? details(source, repo, ctx.user) : message("info", "No source linked yet: link the forge repository this one builds from."),
       revealed,
       linkForm(repo, base, source, async (linked) => {
         // The secret is in this answer only: the forge needs it now.
