@@ -1,7 +1,7 @@
 /**
  * Roles on a repository (issue 7), weakest first: read (pull, see builds), write (push, start,
- * cancel and retry builds), admin (settings, source, rules, webhooks, variables, triggers; deletion).
- * Who may give teams access is an organisation's owners' matter, not a repository role.
+ * cancel and retry builds), admin (settings, source, rules, webhooks, variables, triggers, which
+ * teams have access; deletion).
  * A personal access token's scope caps its user's roles the same way.
  */
 export const ROLES = ["read", "write", "admin"] as const;

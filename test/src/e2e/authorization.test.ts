@@ -57,8 +57,8 @@ const NEEDS = {
   admin: { pub: "401 403 403 403 ok ok ok 403", priv: "404 404 403 403 ok ok ok 403" },
   /** Stars: signed in first, then read. */
   signedInRead: { pub: "401 ok ok ok ok ok ok ok", priv: "401 404 ok ok ok ok ok ok" },
-  /** The organisation's access list: its owners (organisations answer 404 to whoever is not part of them). */
-  orgOwner: { pub: "401 404 403 403 403 ok ok 403", priv: "401 404 403 403 403 ok ok 403" },
+  /** A team's access to a repository: the organisation's owners and the repository's admins (organisations answer 404 to whoever is not part of them). */
+  teamAccess: { pub: "401 404 403 403 ok ok ok 403", priv: "401 404 403 403 ok ok ok 403" },
 } as const;
 
 interface RepoRow {
@@ -204,10 +204,10 @@ const REPO_ROWS: RepoRow[] = [
   { route: "GET /repositories/{repo}/webhooks/{webhook}/deliveries", needs: "admin", ok: 200 },
   { route: "GET /repositories/{repo}/webhooks/{webhook}/deliveries/{delivery}", needs: "admin", ok: 200 },
   { route: "POST /repositories/{repo}/webhooks/{webhook}/deliveries/{delivery}/redeliver", needs: "admin", ok: 202, prepare: settled },
-  { route: "PUT /orgs/acme/teams/scratch/repositories/{name}", needs: "orgOwner", ok: 200, body: () => ({ role: "read" }) },
+  { route: "PUT /orgs/acme/teams/scratch/repositories/{name}", needs: "teamAccess", ok: 200, body: () => ({ role: "read" }) },
   {
     route: "DELETE /orgs/acme/teams/scratch/repositories/{name}",
-    needs: "orgOwner",
+    needs: "teamAccess",
     ok: 200,
     prepare: async ({ repo }) => {
       await admin("PUT", `/orgs/acme/teams/scratch/repositories/${repo.name}`, { role: "read" }, 200);

@@ -223,18 +223,35 @@ export function createAccountRoutes(deps: AccountRouteDeps): Router {
     return repo;
   }
 
+  /**
+   * Who may give a team access to a repository: the organisation's owners, and the repository's own
+   * admins (the issue's "admin: … members"), who must be able to see the team (be in the organisation).
+   */
+  async function loadTeamAccess(req: Request) {
+    const { org, team } = await loadTeam(req, false);
+    const principal = fullyTrusted(req);
+    const repo = await orgRepository(org, String(req.params["name"]));
+    const owner = principal.user.admin || (await accounts.isOrgOwner(org.id, principal.user.id));
+    if (!owner) {
+      const role = await roleOn(store, principal, repo);
+      if (role === null) throw new SlipwayError("not_found", `no repository ${org.name}/${repo.name}`);
+      if (role !== "admin") throw new SlipwayError("forbidden", `only the owners of ${org.name} and the admins of ${org.name}/${repo.name} give teams access to it`);
+    }
+    return { org, team, repo };
+  }
+
   router.put("/orgs/:org/teams/:team/repositories/:name", async (req, res) => {
-    const { org, team } = await loadTeam(req, true);
+    const { team, repo } = await loadTeamAccess(req);
     const role: unknown = asBody(req.body)["role"];
     if (!isRole(role)) throw new SlipwayError("validation_failed", '"role" must be "read", "write" or "admin"');
-    await accounts.setTeamRepository(team.id, (await orgRepository(org, String(req.params["name"]))).id, role satisfies Role);
+    await accounts.setTeamRepository(team.id, repo.id, role satisfies Role);
     res.json(await teamView(team, req));
   });
 
   router.delete("/orgs/:org/teams/:team/repositories/:name", async (req, res) => {
-    const { org, team } = await loadTeam(req, true);
-    if (!(await accounts.removeTeamRepository(team.id, (await orgRepository(org, String(req.params["name"]))).id))) {
-      throw new SlipwayError("not_found", `team ${team.name} has no access to ${org.name}/${String(req.params["name"])}`);
+    const { org, team, repo } = await loadTeamAccess(req);
+    if (!(await accounts.removeTeamRepository(team.id, repo.id))) {
+      throw new SlipwayError("not_found", `team ${team.name} has no access to ${org.name}/${repo.name}`);
     }
     res.json(await teamView(team, req));
   });
