@@ -382,6 +382,8 @@ describe("the dashboard, in a real browser", () => {
       await small.getByRole("button", { name: "Sign in" }).click();
       await small.getByRole("heading", { name: "Repositories", level: 1 }).waitFor();
       await small.goto(`${slipway.url}/#/r/${hello.fullName}`);
+      // The repositories list's rows stay until the repository page replaces them: wait for the page's own.
+      await small.getByRole("heading", { name: "Builds", level: 2 }).waitFor();
       await small.locator("tbody tr").first().waitFor();
       const overflow = await small.evaluate<number>("document.documentElement.scrollWidth - document.documentElement.clientWidth");
       assert.ok(overflow <= 0, `the repository page fits 390 px (it is ${overflow} px too wide)`);
