@@ -114,17 +114,21 @@ describe("build hooks: Docker Hub's hooks/ contract, sandboxed", () => {
         attempt("build-host-network", "docker build --network host -t \"$IMAGE_NAME\" ."),
         attempt("volumes", "docker volume ls"),
         attempt("redis", `echo PING | timeout 3 nc 127.0.0.1 ${redisPort} | grep -q PONG`),
+        'own=$(docker run -d "$IMAGE_NAME" sleep 30)',
+        attempt("privileged-exec", 'docker exec --privileged "$own" true'),
+        'echo "exec: $(docker exec "$own" echo in-own-container)"',
         'echo "allowed: $(docker run --rm "$IMAGE_NAME" echo inside)"',
       ),
     });
     assert.equal(done.status, "success", JSON.stringify(done.error));
     assert.doesNotMatch(log, /ESCAPED/, log);
-    for (const what of ["bind", "privileged", "host-network", "pid-host", "tag-other", "push-other", "list-containers", "build-host-network", "volumes", "redis"]) {
+    for (const what of ["bind", "privileged", "host-network", "pid-host", "tag-other", "push-other", "list-containers", "build-host-network", "volumes", "redis", "privileged-exec"]) {
       assert.match(log, new RegExp(`refused ${what}`), `no refusal of ${what} in:\n${log}`);
     }
     assert.match(log, /refused bind: .*Slipway build hooks: HostConfig\.Binds is not allowed/);
     assert.match(log, /refused push-other: .*hooks push to .* only/);
     assert.match(log, /allowed: inside/);
+    assert.match(log, /exec: in-own-container/);
   });
 
   it("refuses a hook that is not executable, as Docker Hub does", async () => {

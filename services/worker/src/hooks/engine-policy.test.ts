@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { checkContainerCreate, decide, type EnginePolicy, type HookSessionState } from "./engine-policy.js";
+import { checkContainerCreate, checkExecCreate, decide, type EnginePolicy, type HookSessionState } from "./engine-policy.js";
 
 const policy: EnginePolicy = { repository: "127.0.0.1:5000/acme/hello", buildNetwork: "slipway-builds" };
 const own = "a".repeat(64);
@@ -128,5 +128,14 @@ describe("checkContainerCreate: hook containers stay in the sandbox", () => {
   it("allows tmpfs mounts and resource limits", () => {
     const checked = checkContainerCreate({ Image: "alpine", HostConfig: { Mounts: [{ Type: "tmpfs", Target: "/scratch" }], Memory: 1 << 28, PidsLimit: 100 } }, labels);
     assert.ok("body" in checked);
+  });
+});
+
+describe("checkExecCreate: execs in the hook's containers", () => {
+  it("lets a plain exec through and refuses a privileged one", () => {
+    assert.ok("body" in checkExecCreate({ Cmd: ["ls"], AttachStdout: true, Privileged: false }));
+    const refused = checkExecCreate({ Cmd: ["sh"], Privileged: true });
+    assert.ok("refusal" in refused);
+    assert.match(refused.refusal, /--privileged/);
   });
 });

@@ -248,3 +248,11 @@ export function checkContainerCreate(body: unknown, labels: Record<string, strin
   config["Labels"] = { ...((config["Labels"] as Record<string, string> | null | undefined) ?? {}), ...labels };
   return { body: config };
 }
+
+/** An exec in one of the hook's own containers: never privileged (that would hand it every capability). */
+export function checkExecCreate(body: unknown): { body: Record<string, unknown> } | { refusal: string } {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) return { refusal: "Slipway build hooks: an exec create needs a JSON object" };
+  const config = body as Record<string, unknown>;
+  if (!isEmpty(config["Privileged"])) return { refusal: "Slipway build hooks: docker exec --privileged is not allowed" };
+  return { body: config };
+}

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import type { Duplex } from "node:stream";
 import { registryOfAddress } from "@slipway/core";
 import type { RegistryAuth, RegistryCredentials } from "../image-builder.js";
-import { checkContainerCreate, decide, type EnginePolicy, type HookSessionState } from "./engine-policy.js";
+import { checkContainerCreate, checkExecCreate, decide, type EnginePolicy, type HookSessionState } from "./engine-policy.js";
 
 /** Where the engine listens: a unix socket, or a TCP port (plain HTTP). */
 export type EngineAddress = { socketPath: string } | { host: string; port: number };
@@ -151,15 +151,16 @@ export async function startEngineProxy(options: EngineProxyOptions): Promise<Eng
         forward(req, res, `${parsed.pathname}?${decision.query.toString()}`, headers);
         return;
       }
-      case "create-container": {
+      case "create-container":
+      case "create-exec": {
         let parsedBody: unknown;
         try {
           parsedBody = JSON.parse((await readBody(req)).toString("utf8"));
         } catch (err) {
-          answer(res, 400, `Slipway build hooks: the container create body is not JSON (${(err as Error).message})`);
+          answer(res, 400, `Slipway build hooks: the ${decision.kind === "create-exec" ? "exec" : "container"} create body is not JSON (${(err as Error).message})`);
           return;
         }
-        const checked = checkContainerCreate(parsedBody, options.labels);
+        const checked = decision.kind === "create-exec" ? checkExecCreate(parsedBody) : checkContainerCreate(parsedBody, options.labels);
         if ("refusal" in checked) {
           answer(res, 403, checked.refusal);
           return;
@@ -167,18 +168,16 @@ export async function startEngineProxy(options: EngineProxyOptions): Promise<Eng
         forward(req, res, url, headers, Buffer.from(JSON.stringify(checked.body)), (status, json) => {
           const id = (json as { Id?: unknown } | null)?.Id;
           if (status !== 201 || typeof id !== "string") return;
+          if (decision.kind === "create-exec") {
+            state.execs.add(id);
+            return;
+          }
           state.containers.add(id);
           created.add(id);
           if (decision.name !== undefined) state.containers.add(decision.name.replace(/^\//, ""));
         });
         return;
       }
-      case "create-exec":
-        forward(req, res, url, headers, undefined, (status, json) => {
-          const id = (json as { Id?: unknown } | null)?.Id;
-          if (status === 201 && typeof id === "string") state.execs.add(id);
-        });
-        return;
     }
   }
 
