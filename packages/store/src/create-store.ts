@@ -3,7 +3,6 @@ import path from "node:path";
 import SqliteDatabase from "better-sqlite3";
 import { Kysely, PostgresDialect, type Dialect } from "kysely";
 import pg from "pg";
-import { createSqliteDeliveryWriter } from "./delivery-writer.js";
 import { KyselyStore } from "./kysely-store.js";
 import type { Database } from "./schema.js";
 import { ImmediateSqliteDialect, withStatementCache } from "./sqlite-dialect.js";
@@ -17,13 +16,6 @@ export interface StoreOptions {
   databaseUrl: string;
   /** Errors of idle PostgreSQL connections (the pool drops the connection and carries on). */
   onError?: (err: Error) => void;
-  /**
-   * Where a SQLite file's store records webhook deliveries (recordDeliveries): "thread" (the
-   * default), on a connection of its own in a worker thread, so that those commits do not hold
-   * up the process's other requests; "inline", on the store's own connection. PostgreSQL and
-   * `:memory:` always record inline.
-   */
-  deliveryWriter?: "thread" | "inline";
 }
 
 /** How long a SQLite writer waits for another process's write lock before failing. */
@@ -31,10 +23,7 @@ const SQLITE_BUSY_TIMEOUT_MS = 10_000;
 
 export function createStore(options: StoreOptions): Store {
   const dialect = createDialect(options);
-  const threaded = options.deliveryWriter !== "inline" && !isPostgres(options.databaseUrl) && toSqliteFile(options.databaseUrl) !== ":memory:";
-  return new KyselyStore(new Kysely<Database>({ dialect }), {
-    ...(threaded ? { deliveryWriter: createSqliteDeliveryWriter(options.databaseUrl) } : {}),
-  });
+  return new KyselyStore(new Kysely<Database>({ dialect }));
 }
 
 function isPostgres(url: string): boolean {

@@ -1,7 +1,6 @@
 import { newId, SlipwayError, type BuildStatus, type Provider, type RuleInput } from "@slipway/core";
 import { sql, type Kysely, type SqlBool } from "kysely";
 import { CompiledQueries } from "./compiled-queries.js";
-import type { DeliveryWriter } from "./delivery-writer.js";
 import { createMigrator } from "./migrations/index.js";
 import { createTriggerStore, type TriggerStore } from "./triggers-store.js";
 import { createVariableStore, type VariableStore } from "./variables-store.js";
@@ -61,16 +60,13 @@ export class KyselyStore implements Store {
   readonly #db: Kysely<Database>;
   /** The webhook path's queries, compiled once (getSource, getRepository, listRules, recordDeliveries). */
   readonly #compiled = new CompiledQueries();
-  /** Where recordDeliveries runs when not here (SQLite: a thread of its own, see createStore). */
-  readonly #deliveryWriter: DeliveryWriter | undefined;
   readonly triggers: TriggerStore;
   readonly variables: VariableStore;
   readonly webhooks: WebhookStore;
   readonly accounts: AccountStore;
 
-  constructor(db: Kysely<Database>, options: { deliveryWriter?: DeliveryWriter } = {}) {
+  constructor(db: Kysely<Database>) {
     this.#db = db;
-    this.#deliveryWriter = options.deliveryWriter;
     this.triggers = createTriggerStore(db);
     this.variables = createVariableStore(db);
     this.webhooks = createWebhookStore(db);
@@ -89,7 +85,6 @@ export class KyselyStore implements Store {
   }
 
   async close(): Promise<void> {
-    await this.#deliveryWriter?.close();
     await this.#db.destroy();
   }
 
@@ -278,7 +273,6 @@ export class KyselyStore implements Store {
 
   async recordDeliveries(items: DeliveryToRecord[]): Promise<RecordedDelivery[]> {
     if (items.length === 0) return [];
-    if (this.#deliveryWriter !== undefined) return this.#deliveryWriter.recordDeliveries(items);
     return this.#db.transaction().execute(async (trx) => {
       const receivedAt = now();
       const rows = items.map(({ delivery }) => toDeliveryRow(newId(), delivery, receivedAt));

@@ -5,8 +5,8 @@ import { variablesMigration } from "./0003-variables.js";
 import { webhooksMigration } from "./0004-webhooks.js";
 import { buildsBySourceMigration } from "./0005-builds-by-source.js";
 import { accountsMigration } from "./0006-accounts.js";
-import { registryPushesMigration } from "./0008-registry-pushes.js";
 import { configVersionMigration } from "./0007-config-version.js";
+import { registryPushesMigration } from "./0008-registry-pushes.js";
 
 /** Every migration, by name; names sort in the order they run. */
 export const migrations: Readonly<Record<string, Migration>> = {

@@ -123,4 +123,18 @@ describe("delivery recorder (group commit) on a real SQLite store", () => {
     const keys = (await store.listDeliveries({ limit: 100 })).items.map((d) => d.deliveryKey);
     assert.ok(!keys.includes("broken"));
   });
+
+  it("fails a whole commit at once when the database itself fails, rather than trying each delivery again", async () => {
+    let calls = 0;
+    const down: Pick<Store, "recordDeliveries"> = {
+      recordDeliveries: async () => {
+        calls++;
+        throw Object.assign(new Error("SQLITE_BUSY: database is locked"), { code: "SQLITE_BUSY" });
+      },
+    };
+    const recorder = createDeliveryRecorder({ store: down, logger: pino({ level: "silent" }) });
+    const results = await Promise.allSettled([recorder.record(delivery("one"), []), recorder.record(delivery("two"), []), recorder.record(delivery("three"), [])]);
+    assert.deepEqual(results.map((r) => r.status), ["rejected", "rejected", "rejected"]);
+    assert.equal(calls, 1, "one commit tried, not one per delivery");
+  });
 });

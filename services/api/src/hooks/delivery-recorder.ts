@@ -31,6 +31,12 @@ export interface DeliveryRecorderOptions {
  * Each commit is logged as one line naming every delivery it recorded: a line (and a write)
  * per delivery cost a tenth of the API's time under load (bench/README.md).
  */
+/** A row that broke a constraint, as either database reports it (SQLite's SQLITE_CONSTRAINT_*, PostgreSQL's class 23). */
+function isConstraintViolation(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === "string" && (code.startsWith("SQLITE_CONSTRAINT") || /^23\d{3}$/.test(code));
+}
+
 export function createDeliveryRecorder(options: DeliveryRecorderOptions): DeliveryRecorder {
   const { store, logger } = options;
   const maxBatch = options.maxBatch ?? MAX_DELIVERIES_PER_COMMIT;
@@ -42,8 +48,10 @@ export function createDeliveryRecorder(options: DeliveryRecorderOptions): Delive
     try {
       recorded = await store.recordDeliveries(batch);
     } catch (err) {
-      if (batch.length === 1) {
-        batch[0]!.reject(err);
+      // One delivery's own fault (its repository deleted meanwhile: a constraint) must not fail the
+      // others: they are recorded one by one. A database that is down or busy fails them all at once.
+      if (batch.length === 1 || !isConstraintViolation(err)) {
+        for (const item of batch) item.reject(err);
         return;
       }
       for (const item of batch) await commit([item]);

@@ -54,14 +54,17 @@ export function createHookListener(receiver: DeliveryReceiver, options: HookList
         body instanceof SlipwayError
           ? receiver.rejectUnreadable({ sourceId, headers: req.headers }, body)
           : receiver.receive({ sourceId, headers: req.headers, rawBody: body });
-      answered.then(send, (err: unknown) => {
-        // Our own failure, answered as the application's error handler answers one.
-        const error = toSlipwayError(err);
-        const status = httpStatusOf(error.code);
-        if (status >= 500) options.logger.error({ err: error.cause ?? error, method: req.method, path: route }, "request failed");
-        if (error.code === "service_unavailable") res.setHeader("Retry-After", "5");
-        send({ status, body: { error: { code: error.code, message: error.message } } });
-      });
+      answered
+        .then(send, (err: unknown) => {
+          // Our own failure, answered as the application's error handler answers one.
+          const error = toSlipwayError(err);
+          const status = httpStatusOf(error.code);
+          if (status >= 500) options.logger.error({ err: error.cause ?? error, method: req.method, path: route }, "request failed");
+          if (error.code === "service_unavailable" || error.code === "rate_limited") res.setHeader("Retry-After", String(error.retryAfterSeconds ?? 5));
+          send({ status, body: { error: { code: error.code, message: error.message } } });
+        })
+        // An answer that cannot be written (the sender went away) must not become an unhandled rejection.
+        .catch((err: unknown) => options.logger.warn({ err, path: route }, "could not send a hook answer"));
     });
     return true;
   };
