@@ -181,13 +181,25 @@ export async function startEngineProxy(options: EngineProxyOptions): Promise<Eng
     }
   }
 
-  /** `docker run` (attached) and `docker exec` take over the connection: checked like any call, then spliced through. */
+  /**
+   * `docker run` (attached) and `docker exec` take over the connection: only an attach to one of the
+   * hook's containers or the start of one of its execs may, checked like any call. The two sockets are
+   * joined only once the engine has switched protocols (101): an engine that answers normally keeps
+   * its connection open for more requests, which must never reach it unchecked.
+   */
   function hijack(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const decision = decide(req.method ?? "GET", req.url ?? "/", policy, state);
-    if (decision.kind !== "forward") {
-      const message = decision.kind === "refuse" ? decision.message : "Slipway build hooks: this call cannot take over the connection";
+    const refuse = (message: string) => {
       const body = JSON.stringify({ message });
       socket.end(`HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    };
+    const path = new URL(req.url ?? "/", "http://engine").pathname.replace(/^\/v\d+(\.\d+)?(?=\/)/, "");
+    if (req.method !== "POST" || !/^\/(containers\/[^/]+\/attach|exec\/[^/]+\/start)$/.test(path)) {
+      refuse("Slipway build hooks: only docker run's attach and docker exec take over a connection");
+      return;
+    }
+    const decision = decide(req.method, req.url ?? "/", policy, state);
+    if (decision.kind !== "forward") {
+      refuse(decision.kind === "refuse" ? decision.message : "Slipway build hooks: this call cannot take over the connection");
       return;
     }
     const upstream: Socket = "socketPath" in engine ? connect(engine.socketPath) : connect(engine.port, engine.host);
@@ -198,14 +210,62 @@ export async function startEngineProxy(options: EngineProxyOptions): Promise<Eng
       hijacked.delete(socket);
       hijacked.delete(upstream);
     };
-    upstream.on("connect", () => {
+    // The request's own body (an exec start's options) goes on with it; nothing the hook sends after
+    // that goes on until the engine has switched protocols.
+    const bodyLength = Number(req.headers["content-length"] ?? 0);
+    if (!Number.isSafeInteger(bodyLength) || bodyLength < 0 || bodyLength > 64 * 1024) {
+      refuse("Slipway build hooks: a request taking over the connection carries a small JSON body at most");
+      return;
+    }
+    let body = head.subarray(0, bodyLength);
+    let rest = head.subarray(bodyLength);
+    socket.pause();
+    const sendRequest = () => {
       const lines = [`${req.method} ${req.url} HTTP/1.1`];
       for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
       upstream.write(`${lines.join("\r\n")}\r\n\r\n`);
-      if (head.length > 0) upstream.write(head);
+      upstream.write(body);
+    };
+    upstream.on("connect", () => {
+      if (body.length === bodyLength) {
+        sendRequest();
+        return;
+      }
+      // The body did not all come with the headers: read the rest of it, and no more.
+      const onBody = (chunk: Buffer) => {
+        const more = Buffer.concat([body, chunk]);
+        body = more.subarray(0, bodyLength);
+        if (body.length < bodyLength) return;
+        rest = Buffer.concat([rest, more.subarray(bodyLength)]);
+        socket.off("data", onBody);
+        socket.pause();
+        sendRequest();
+      };
+      socket.on("data", onBody);
+      socket.resume();
+    });
+    let answer = Buffer.alloc(0);
+    const onAnswer = (chunk: Buffer) => {
+      answer = Buffer.concat([answer, chunk]);
+      const headEnd = answer.indexOf("\r\n\r\n");
+      if (headEnd < 0) return;
+      upstream.off("data", onAnswer);
+      const switched = / 101 /.test(answer.subarray(0, answer.indexOf("\r\n")).toString("latin1"));
+      socket.write(answer);
+      if (!switched) {
+        // An ordinary answer (an error): passed on, and the connection ends with it.
+        upstream.removeListener("close", end);
+        upstream.destroy();
+        hijacked.delete(upstream);
+        socket.end(() => hijacked.delete(socket));
+        return;
+      }
+      if (rest.length > 0) upstream.write(rest);
       upstream.pipe(socket);
       socket.pipe(upstream);
-    });
+      socket.resume();
+    };
+    upstream.on("data", onAnswer);
     upstream.on("error", end);
     upstream.on("close", end);
     socket.on("error", end);
