@@ -120,6 +120,20 @@ describe("checkContainerCreate: hook containers stay in the sandbox", () => {
     });
   }
 
+  it("refuses what the engine would read differently: keys in another case, repeated or unknown", () => {
+    const escapes: unknown[] = [
+      { Image: "alpine", HostConfig: {}, hostConfig: { Privileged: true, Binds: ["/:/host"] } },
+      { Image: "alpine", hostConfig: { Privileged: true } },
+      { Image: "alpine", HostConfig: { Mounts: [{ Type: "tmpfs", type: "bind", Source: "/", Target: "/host" }] } },
+      { Image: "alpine", HostConfig: { LogConfig: { Type: "", type: "syslog" } } },
+      { Image: "alpine", HostConfig: { privileged: true } },
+      { Image: "alpine", networkingConfig: { EndpointsConfig: { host: {} } } },
+    ];
+    for (const body of escapes) assert.ok("refusal" in checkContainerCreate(body, labels), JSON.stringify(body));
+    assert.ok("refusal" in checkExecCreate({ Cmd: ["sh"], privileged: true }));
+    assert.ok("refusal" in checkExecCreate({ Cmd: ["sh"], Privileged: false, privileged: true }));
+  });
+
   it("refuses a network other than none", () => {
     const checked = checkContainerCreate({ Image: "alpine", NetworkingConfig: { EndpointsConfig: { bridge: {} } } }, labels);
     assert.ok("refusal" in checked);

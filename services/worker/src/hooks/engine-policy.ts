@@ -226,12 +226,57 @@ const HOST_CONFIG: Readonly<Record<string, Check>> = {
   ReadonlyPaths: absent,
 };
 
+/** The container create fields the docker CLI sends; any other must be empty. */
+const CONTAINER_FIELDS = new Set([
+  "Hostname", "Domainname", "User", "AttachStdin", "AttachStdout", "AttachStderr", "ExposedPorts", "Tty", "OpenStdin", "StdinOnce",
+  "Env", "Cmd", "Healthcheck", "ArgsEscaped", "Image", "Volumes", "WorkingDir", "Entrypoint", "NetworkDisabled", "MacAddress",
+  "OnBuild", "Labels", "StopSignal", "StopTimeout", "Shell", "HostConfig", "NetworkingConfig",
+]);
+
+/** The exec create fields; any other must be empty. */
+const EXEC_FIELDS = new Set(["AttachStdin", "AttachStdout", "AttachStderr", "DetachKeys", "Tty", "Env", "Cmd", "Privileged", "User", "WorkingDir", "ConsoleSize"]);
+
+/**
+ * The engine reads JSON the way Go does: keys match whatever their case, and a repeated key merges
+ * into the first. So `{"HostConfig": {}, "hostConfig": {"Privileged": true}}` is privileged to the
+ * engine whatever this file checks of "HostConfig". Any object holding two keys that differ in case
+ * only is refused, at any depth; unknown fields must be empty; and what goes on is this file's own
+ * serialisation of what it checked (JSON.parse kept one value per exact key).
+ */
+function caseCollision(value: unknown, depth = 0): string | undefined {
+  if (depth > 32 || typeof value !== "object" || value === null) return undefined;
+  if (Array.isArray(value)) {
+    for (const item of value) {
+      const found = caseCollision(item, depth + 1);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  const seen = new Set<string>();
+  for (const [key, inner] of Object.entries(value)) {
+    const folded = key.toLowerCase();
+    if (seen.has(folded)) return key;
+    seen.add(folded);
+    const found = caseCollision(inner, depth + 1);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+function unknownField(config: Record<string, unknown>, known: ReadonlySet<string>): string | undefined {
+  return Object.entries(config).find(([key, value]) => !known.has(key) && !isEmpty(value))?.[0];
+}
+
 /**
  * A container create body made safe, or why not: the sandbox's settings forced (no network, the
  * session's label), anything that reaches outside refused (binds, privileged, devices, host namespaces...).
  */
 export function checkContainerCreate(body: unknown, labels: Record<string, string>): { body: Record<string, unknown> } | { refusal: string } {
   if (typeof body !== "object" || body === null || Array.isArray(body)) return { refusal: "Slipway build hooks: a container create needs a JSON object" };
+  const collision = caseCollision(body);
+  if (collision !== undefined) return { refusal: `Slipway build hooks: the field ${collision} is given twice (in different cases)` };
+  const unknown = unknownField(body as Record<string, unknown>, CONTAINER_FIELDS);
+  if (unknown !== undefined) return { refusal: `Slipway build hooks: the container field ${unknown} is not allowed` };
   const config = { ...(body as Record<string, unknown>) };
   const hostConfig = { ...((config["HostConfig"] as Record<string, unknown> | null | undefined) ?? {}) };
   for (const [field, value] of Object.entries(hostConfig)) {
@@ -253,6 +298,10 @@ export function checkContainerCreate(body: unknown, labels: Record<string, strin
 export function checkExecCreate(body: unknown): { body: Record<string, unknown> } | { refusal: string } {
   if (typeof body !== "object" || body === null || Array.isArray(body)) return { refusal: "Slipway build hooks: an exec create needs a JSON object" };
   const config = body as Record<string, unknown>;
+  const collision = caseCollision(config);
+  if (collision !== undefined) return { refusal: `Slipway build hooks: the field ${collision} is given twice (in different cases)` };
+  const unknown = unknownField(config, EXEC_FIELDS);
+  if (unknown !== undefined) return { refusal: `Slipway build hooks: the exec field ${unknown} is not allowed` };
   if (!isEmpty(config["Privileged"])) return { refusal: "Slipway build hooks: docker exec --privileged is not allowed" };
   return { body: config };
 }
