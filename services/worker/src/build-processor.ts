@@ -117,6 +117,8 @@ export function createBuildProcessor(deps: ProcessorDeps): BuildProcessor {
 
   /** What one build works with once its source is checked out. */
   interface Prepared {
+    /** The clone's real path. */
+    cloneDir: string;
     paths: BuildPaths;
     /** Docker Hub's build environment: build args where declared, and every hook's environment. */
     env: Record<string, string>;
@@ -145,6 +147,14 @@ export function createBuildProcessor(deps: ProcessorDeps): BuildProcessor {
       const built = await deps.builder.inspect(imageName);
       if (built === undefined) throw new SlipwayError("hook_failed", `hooks/build ended without an image ${imageName}: build it with -t $IMAGE_NAME`);
       return { imageId: built.imageId, ref: undefined };
+    }
+    // Hooks ran with the clone writable: what they left is checked again (a folder swapped for a link
+    // to one outside the clone must not become the build context).
+    if (prepared.hooks.has("post_checkout") || prepared.hooks.has("pre_build")) {
+      const again = await resolveBuildPaths(prepared.cloneDir, build.context, build.dockerfile, build.commit);
+      if (again.contextDir !== paths.contextDir || again.dockerfilePath !== paths.dockerfilePath) {
+        throw new SlipwayError("path_outside_clone", "a hook moved the build context or the Dockerfile: hooks may change files in it, not where it is");
+      }
     }
     const dockerfileText = await readFile(join(paths.contextDir, paths.dockerfilePath), "utf8");
     const declared = declaredBuildArgs(dockerfileText);
@@ -286,7 +296,7 @@ export function createBuildProcessor(deps: ProcessorDeps): BuildProcessor {
         env: { ...env, ...variables.values },
         log: log.write,
       });
-      const prepared: Prepared = { paths, env, variables, credentials, hooks: hooks ?? NO_HOOKS, log, signal };
+      const prepared: Prepared = { cloneDir, paths, env, variables, credentials, hooks: hooks ?? NO_HOOKS, log, signal };
 
       await hook(prepared, "post_checkout");
       let current = await move(build, ["cloning"], "building", { commit: checkout.commit, commitMessage: checkout.commitMessage });

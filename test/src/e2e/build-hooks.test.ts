@@ -22,7 +22,7 @@ describe("build hooks: Docker Hub's hooks/ contract, sandboxed", () => {
   after(() => stop?.());
 
   /** A forge repository with these files, linked to a new Slipway repository (main → latest), built once. */
-  async function build(files: Record<string, FileContent>, variables: Record<string, { value: string; secret?: boolean }> = {}) {
+  async function build(files: Record<string, FileContent>, variables: Record<string, { value: string; secret?: boolean }> = {}, rule: Record<string, string> = {}) {
     const name = `hooks-${randomBytes(4).toString("hex")}`;
     await git.createRepo(`acme/${name}`);
     const { commit } = await git.commitAndPush(`acme/${name}`, files, { message: "with hooks" });
@@ -31,6 +31,10 @@ describe("build hooks: Docker Hub's hooks/ contract, sandboxed", () => {
     const path = `/repositories/acme/${name}`;
     const linked = await slipway.api("PUT", `${path}/source`, { provider: "github", repository: `acme/${name}`, cloneUrl: git.url(`acme/${name}`) });
     assert.equal(linked.status, 201, JSON.stringify(linked.body));
+    if (Object.keys(rule).length > 0) {
+      const [first] = (await slipway.api("GET", `${path}/rules`)).body.rules;
+      assert.equal((await slipway.api("PATCH", `${path}/rules/${first.id}`, rule)).status, 200);
+    }
     for (const [key, variable] of Object.entries(variables)) {
       assert.equal((await slipway.api("PUT", `${path}/variables/${key}`, variable)).status, 201);
     }
@@ -129,6 +133,20 @@ describe("build hooks: Docker Hub's hooks/ contract, sandboxed", () => {
     assert.match(log, /refused push-other: .*hooks push to .* only/);
     assert.match(log, /allowed: inside/);
     assert.match(log, /exec: in-own-container/);
+  });
+
+  it("refuses a build context that a hook moved out of the clone", async () => {
+    const { build: done } = await build(
+      {
+        "app/Dockerfile": `FROM ${baseImage}\nCOPY . /context\n`,
+        "app/hooks/pre_build": hook("cd /workspace && mv app app-real && ln -s /etc app && mkdir -p app-real && echo moved"),
+      },
+      {},
+      { context: "app" },
+    );
+    assert.equal(done.status, "failed");
+    assert.equal(done.error?.code, "path_outside_clone");
+    assert.match(done.error?.message ?? "", /app is a symlink that leads outside the repository/);
   });
 
   it("refuses a hook that is not executable, as Docker Hub does", async () => {

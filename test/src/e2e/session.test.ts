@@ -59,6 +59,22 @@ describe("dashboard sessions: POST|GET|DELETE /api/v1/session", () => {
     assert.equal((await call(slipway, "GET", "/repositories", { cookie })).status, 200);
   });
 
+  it("signs in with a password, never with a personal access token (its scope would not hold)", async () => {
+    assert.equal((await slipway.api("POST", "/users", { username: "sessioner", password: "sessioner-password" })).status, 201);
+    const token = await fetch(`${slipway.url}/api/v1/tokens`, {
+      method: "POST",
+      headers: { authorization: `Basic ${Buffer.from("sessioner:sessioner-password").toString("base64")}`, "content-type": "application/json" },
+      body: JSON.stringify({ name: "ci", scope: "read" }),
+    });
+    const { token: pat } = (await token.json()) as { token: string };
+    const byToken = await call(slipway, "POST", "/session", {}, { username: "sessioner", password: pat });
+    assert.equal(byToken.status, 401);
+    assert.equal(byToken.headers.get("set-cookie"), null);
+    const byPassword = await call(slipway, "POST", "/session", {}, { username: "sessioner", password: "sessioner-password" });
+    assert.equal(byPassword.status, 201);
+    assert.deepEqual(byPassword.body.user, { username: "sessioner", admin: false });
+  });
+
   it("refuses a wrong or missing token, and sets no cookie", async () => {
     for (const body of [{ token: "not-the-token" }, { token: "" }, {}, { token: 42 }]) {
       const answer = await call(slipway, "POST", "/session", {}, body);

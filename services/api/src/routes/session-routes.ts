@@ -35,7 +35,10 @@ export function createSessionRoutes(deps: SessionRouteDeps): Router {
     const { token, username, password } = body;
     let userId: string;
     if (typeof username === "string" && username !== "" && typeof password === "string") {
-      userId = (await credentials.basic(username, password, address)).user!.id;
+      const principal = await credentials.basic(username, password, address);
+      // A personal access token's scope would not hold in a session: the password only.
+      if (principal.via !== "password") throw new SlipwayError("unauthorized", "sign in with your password; personal access tokens are for the API and docker");
+      userId = principal.user!.id;
     } else if (typeof token === "string" && token !== "") {
       // The admin token only: a personal access token's scope would not hold in a session.
       await deps.limiter.check("(admin token)", address);
