@@ -73,6 +73,17 @@ const cases: StoreCase[] = [
     },
   },
   {
+    name: "a namespace holding repositories from before accounts is adopted by an administrator only",
+    async run(store) {
+      const alice = await store.accounts.createUser({ username: "alice", passwordHash: "h" });
+      await store.createRepository({ namespace: "legacy", name: "app", private: true, description: "" });
+      await assert.rejects(store.accounts.createOrg("legacy", alice.id), isCode("conflict"));
+      await assert.rejects(store.accounts.createUser({ username: "legacy", passwordHash: null }), isCode("conflict"));
+      const org = await store.accounts.createOrg("legacy", alice.id, { adopt: true });
+      assert.equal(org.name, "legacy");
+    },
+  },
+  {
     name: "tokens are found by hash until they expire or are deleted",
     async run(store) {
       const alice = await store.accounts.createUser({ username: "alice", passwordHash: "h" });

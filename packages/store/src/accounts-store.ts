@@ -64,8 +64,11 @@ export interface AccountStore {
   listTokens(userId: string): Promise<AccessTokenRecord[]>;
   deleteToken(userId: string, id: string): Promise<boolean>;
 
-  /** The organisation, with `ownerId` as its first owner. SlipwayError("conflict") when the name is taken. */
-  createOrg(name: string, ownerId: string): Promise<OrganizationRecord>;
+  /**
+   * The organisation, with `ownerId` as its first owner. SlipwayError("conflict") when the name is taken,
+   * or holds repositories (made before accounts) and `adopt` is not set: an administrator's call only.
+   */
+  createOrg(name: string, ownerId: string, options?: { adopt?: boolean }): Promise<OrganizationRecord>;
   findOrg(name: string): Promise<OrganizationRecord | undefined>;
   listOrgsOf(userId: string): Promise<OrganizationRecord[]>;
   listAllOrgs(): Promise<OrganizationRecord[]>;
@@ -138,7 +141,13 @@ function isUniqueViolation(err: unknown): boolean {
 }
 
 /** Claims a namespace name in the transaction; SlipwayError("conflict") when a user or organisation has it. */
-async function claimNamespace(trx: Transaction<Database>, name: string, kind: "user" | "org", at: string): Promise<void> {
+async function claimNamespace(trx: Transaction<Database>, name: string, kind: "user" | "org", at: string, adopt = false): Promise<void> {
+  // Repositories made before accounts existed have a namespace nobody owns: whoever claimed its name
+  // would own them. Only an administrator's organisation may adopt them.
+  if (!adopt) {
+    const held = await trx.selectFrom("repositories").select("id").where("namespace", "=", name).executeTakeFirst();
+    if (held !== undefined) throw new SlipwayError("conflict", `the name ${name} holds repositories already; an administrator can make it an organisation`);
+  }
   const claimed = await trx
     .insertInto("namespaces")
     .values({ name, kind, created_at: at })
@@ -257,10 +266,10 @@ export function createAccountStore(db: Kysely<Database>): AccountStore {
       return Number(result.numDeletedRows) > 0;
     },
 
-    async createOrg(name, ownerId) {
+    async createOrg(name, ownerId, options = {}) {
       const at = now();
       return db.transaction().execute(async (trx) => {
-        await claimNamespace(trx, name, "org", at);
+        await claimNamespace(trx, name, "org", at, options.adopt === true);
         const row = await trx.insertInto("organizations").values({ id: newId(), name, created_at: at }).returningAll().executeTakeFirstOrThrow();
         await trx.insertInto("org_owners").values({ org_id: row.id, user_id: ownerId, created_at: at }).execute();
         return { id: row.id, name: row.name, createdAt: row.created_at };

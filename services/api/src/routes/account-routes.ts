@@ -154,7 +154,7 @@ export function createAccountRoutes(deps: AccountRouteDeps): Router {
 
   router.post("/orgs", async (req, res) => {
     const { user } = fullyTrusted(req);
-    const org = await accounts.createOrg(namespaceName(asBody(req.body), "name"), user.id);
+    const org = await accounts.createOrg(namespaceName(asBody(req.body), "name"), user.id, { adopt: user.admin });
     res.status(201).json(await orgView(org));
   });
 

@@ -114,7 +114,7 @@ export function createRepositoryRoutes(deps: RepositoryRouteDeps): Router {
     if (principal.scope === "read") throw new SlipwayError("forbidden", "a read-only token cannot create repositories");
     if (await store.accounts.ownsNamespace(principal.user.id, namespace)) return;
     if (principal.user.admin) {
-      if ((await store.accounts.findNamespace(namespace)) === undefined) await store.accounts.createOrg(namespace, principal.user.id);
+      if ((await store.accounts.findNamespace(namespace)) === undefined) await store.accounts.createOrg(namespace, principal.user.id, { adopt: true });
       return;
     }
     throw new SlipwayError("forbidden", `you can create repositories in ${principal.user.username}/ and in organisations you own, not in ${namespace}/`);
