@@ -10,7 +10,6 @@ describe("decide: what a hook's docker CLI may ask of the engine", () => {
   const allowed: Array<[string, string]> = [
     ["HEAD", "/_ping"],
     ["GET", "/v1.41/version"],
-    ["GET", "/v1.41/images/json"],
     ["GET", "/v1.41/images/alpine/json"],
     ["POST", "/v1.41/images/create?fromImage=127.0.0.1%3A5000%2Facme%2Fhello&tag=latest"],
     ["POST", "/v1.41/images/127.0.0.1:5000/acme/hello/push?tag=v1"],
@@ -29,6 +28,10 @@ describe("decide: what a hook's docker CLI may ask of the engine", () => {
 
   const refused: Array<[string, string, RegExp]> = [
     ["GET", "/v1.41/containers/json", /not allowed/],
+    ["GET", "/v1.41/images/json", /not allowed/],
+    ["GET", "/v1.41/images/127.0.0.1:5000/victim/private:latest/json", /look at images of/],
+    ["GET", "/v1.41/images/127.0.0.1:5000/victim/private/history", /look at images of/],
+    ["POST", "/v1.41/images/127.0.0.1:5000/victim/private:latest/tag?repo=127.0.0.1%3A5000%2Facme%2Fhello&tag=stolen", /tag images of/],
     ["POST", `/v1.41/containers/${"b".repeat(64)}/start`, /containers they created only/],
     ["POST", "/v1.41/containers/aaaa/start", /containers they created only/],
     ["POST", `/v1.41/exec/${"f".repeat(64)}/start`, /execs they started only/],
@@ -132,6 +135,15 @@ describe("checkContainerCreate: hook containers stay in the sandbox", () => {
     for (const body of escapes) assert.ok("refusal" in checkContainerCreate(body, labels), JSON.stringify(body));
     assert.ok("refusal" in checkExecCreate({ Cmd: ["sh"], privileged: true }));
     assert.ok("refusal" in checkExecCreate({ Cmd: ["sh"], Privileged: false, privileged: true }));
+  });
+
+  it("runs images of the build's own repository or another registry, never another repository of Slipway's", () => {
+    assert.ok("body" in checkContainerCreate({ Image: "127.0.0.1:5000/acme/hello:latest" }, labels, policy));
+    assert.ok("body" in checkContainerCreate({ Image: "alpine" }, labels, policy));
+    assert.ok("body" in checkContainerCreate({ Image: "sha256:" + "d".repeat(64) }, labels, policy));
+    const refused = checkContainerCreate({ Image: "127.0.0.1:5000/victim/private:latest" }, labels, policy);
+    assert.ok("refusal" in refused);
+    assert.match(refused.refusal, /run images of/);
   });
 
   it("refuses a network other than none", () => {

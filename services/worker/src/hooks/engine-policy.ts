@@ -46,6 +46,18 @@ function isOwnRepository(ref: string, policy: EnginePolicy): boolean {
   return parseImageReference(ref).repository === parseImageReference(policy.repository).repository;
 }
 
+/**
+ * Whether a hook may read or run an image: by id (unguessable, and no hook can list the engine's
+ * images), from another registry, or of its own repository. The build engine's image store is
+ * shared: other repositories of Slipway's registry, private ones among them, may be cached there.
+ */
+function mayUseImage(ref: string, policy: EnginePolicy): boolean {
+  if (/^(sha256:)?[0-9a-f]{12,64}$/.test(ref)) return true;
+  const own = parseImageReference(policy.repository);
+  const image = parseImageReference(ref);
+  return image.registry !== own.registry || image.repository === own.repository;
+}
+
 function owns(state: HookSessionState, id: string): boolean {
   if (state.containers.has(id)) return true;
   // Docker takes any unique prefix of an id (12 hex at least, as the CLI prints them).
@@ -92,18 +104,21 @@ export function decide(method: string, url: string, policy: EnginePolicy, state:
     if (from === "") return refuse("a pull needs an image name");
     return { kind: "forward", registryAuth: parseImageReference(from).registry };
   }
-  if (method === "GET" && path === "/images/json") return { kind: "forward" };
 
   const image = /^\/images\/(.+?)\/(json|history|push|tag)$/.exec(path);
   if (image) {
     const name = decodeURIComponent(image[1]!);
     const action = image[2]!;
-    if (method === "GET" && (action === "json" || action === "history")) return { kind: "forward" };
+    if (method === "GET" && (action === "json" || action === "history")) {
+      if (!mayUseImage(name, policy)) return refuse(`hooks may look at images of ${policy.repository} only on its registry, not ${name}`);
+      return { kind: "forward" };
+    }
     if (method === "POST" && action === "push") {
       if (!isOwnRepository(name, policy)) return refuse(`hooks push to ${policy.repository} only, not ${name}`);
       return { kind: "forward", registryAuth: parseImageReference(name).registry };
     }
     if (method === "POST" && action === "tag") {
+      if (!mayUseImage(name, policy)) return refuse(`hooks may tag images of ${policy.repository} only on its registry, not ${name}`);
       const target = query.get("repo") ?? "";
       if (!isOwnRepository(target, policy)) return refuse(`hooks tag images of ${policy.repository} only, not ${target || "(none)"}`);
       return { kind: "forward" };
@@ -271,13 +286,16 @@ function unknownField(config: Record<string, unknown>, known: ReadonlySet<string
  * A container create body made safe, or why not: the sandbox's settings forced (no network, the
  * session's label), anything that reaches outside refused (binds, privileged, devices, host namespaces...).
  */
-export function checkContainerCreate(body: unknown, labels: Record<string, string>): { body: Record<string, unknown> } | { refusal: string } {
+export function checkContainerCreate(body: unknown, labels: Record<string, string>, policy?: EnginePolicy): { body: Record<string, unknown> } | { refusal: string } {
   if (typeof body !== "object" || body === null || Array.isArray(body)) return { refusal: "Slipway build hooks: a container create needs a JSON object" };
   const collision = caseCollision(body);
   if (collision !== undefined) return { refusal: `Slipway build hooks: the field ${collision} is given twice (in different cases)` };
   const unknown = unknownField(body as Record<string, unknown>, CONTAINER_FIELDS);
   if (unknown !== undefined) return { refusal: `Slipway build hooks: the container field ${unknown} is not allowed` };
   const config = { ...(body as Record<string, unknown>) };
+  if (policy !== undefined && typeof config["Image"] === "string" && !mayUseImage(config["Image"], policy)) {
+    return { refusal: `Slipway build hooks: hooks may run images of ${policy.repository} only on its registry, not ${config["Image"]}` };
+  }
   const hostConfig = { ...((config["HostConfig"] as Record<string, unknown> | null | undefined) ?? {}) };
   for (const [field, value] of Object.entries(hostConfig)) {
     const check = HOST_CONFIG[field];

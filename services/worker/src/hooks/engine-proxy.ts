@@ -160,7 +160,7 @@ export async function startEngineProxy(options: EngineProxyOptions): Promise<Eng
           answer(res, 400, `Slipway build hooks: the ${decision.kind === "create-exec" ? "exec" : "container"} create body is not JSON (${(err as Error).message})`);
           return;
         }
-        const checked = decision.kind === "create-exec" ? checkExecCreate(parsedBody) : checkContainerCreate(parsedBody, options.labels);
+        const checked = decision.kind === "create-exec" ? checkExecCreate(parsedBody) : checkContainerCreate(parsedBody, options.labels, policy);
         if ("refusal" in checked) {
           answer(res, 403, checked.refusal);
           return;
