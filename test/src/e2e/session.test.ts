@@ -75,6 +75,16 @@ describe("dashboard sessions: POST|GET|DELETE /api/v1/session", () => {
     assert.deepEqual(byPassword.body.user, { username: "sessioner", admin: false });
   });
 
+  it("counts a burst of guesses before hashing them: at most 10 are tried, the rest wait", async () => {
+    assert.equal((await slipway.api("POST", "/users", { username: "guessed", password: "guessed-password" })).status, 201);
+    const answers = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => call(slipway, "POST", "/session", {}, { username: "guessed", password: `guess-${i}` })),
+    );
+    const statuses = answers.map((a) => a.status);
+    assert.equal(statuses.filter((s) => s === 401).length, 10, statuses.join(" "));
+    assert.equal(statuses.filter((s) => s === 429).length, 20, statuses.join(" "));
+  });
+
   it("refuses a wrong or missing token, and sets no cookie", async () => {
     for (const body of [{ token: "not-the-token" }, { token: "" }, {}, { token: 42 }]) {
       const answer = await call(slipway, "POST", "/session", {}, body);

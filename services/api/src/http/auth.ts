@@ -145,7 +145,7 @@ export function createCredentials(options: CredentialOptions): Credentials {
 
     async basic(username, secret, address) {
       const name = username.trim().toLowerCase();
-      await limiter.check(name, address);
+      await limiter.attempt(name, address);
       const user = await store.accounts.findUser(name);
       let principal: Principal | undefined;
       if (secret.startsWith(ACCESS_TOKEN_PREFIX)) {
@@ -159,10 +159,7 @@ export function createCredentials(options: CredentialOptions): Credentials {
         const matches = await hashing(async () => verifyPassword(secret, stored ?? (await decoy!)));
         if (matches && user !== undefined && stored !== null) principal = { user, scope: "admin", via: "password" };
       }
-      if (principal === undefined) {
-        await limiter.fail(name, address);
-        throw new SlipwayError("unauthorized", WRONG);
-      }
+      if (principal === undefined) throw new SlipwayError("unauthorized", WRONG);
       await limiter.succeed(name, address);
       return principal;
     },

@@ -41,12 +41,12 @@ export function createSessionRoutes(deps: SessionRouteDeps): Router {
       userId = principal.user!.id;
     } else if (typeof token === "string" && token !== "") {
       // The admin token only: a personal access token's scope would not hold in a session.
-      await deps.limiter.check("(admin token)", address);
+      await deps.limiter.attempt("(admin token)", address);
       const principal = await credentials.bearer(token.trim()).catch(() => undefined);
       if (principal?.via !== "admin-token") {
-        await deps.limiter.fail("(admin token)", address);
         throw new SlipwayError("unauthorized", "that token was not accepted: give the admin token (printed by npm start, kept in $SLIPWAY_DATA_DIR/admin-token), or a username and password");
       }
+      await deps.limiter.succeed("(admin token)", address);
       userId = principal.user!.id;
     } else {
       throw new SlipwayError("unauthorized", 'sign in with "username" and "password", or the admin token as "token"');
