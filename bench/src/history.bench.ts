@@ -16,6 +16,7 @@ import { chromium, type Browser, type BrowserContext } from "playwright-core";
 import { requireEnv, startSlipway, type Slipway } from "@slipway/test";
 import { createPostgresHistory, createSqliteHistory, type HistoryDatabase, type ListQuery, type QueryPlan } from "./history-database.js";
 import { RARE_BRANCH, toHistoryRows, type HistoryRow, type HistoryTarget } from "./history-rows.js";
+import { percentile, runBenchmark } from "./statistics.js";
 
 const GOALS = { apiP99Ms: 50, pageP99Ms: 200 } as const;
 const PAGE_SIZE = 25;
@@ -54,14 +55,6 @@ function parseOptions(argv: readonly string[]): Options {
 }
 
 // ------------------------------------------------------------------------------------ statistics
-
-/** Nearest-rank percentile: a value that was measured. With 30 samples p99 is the slowest. */
-function percentile(values: readonly number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const value = sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)];
-  if (value === undefined) throw new Error("percentile of no values");
-  return value;
-}
 
 const ms = (value: number): string => (Number.isNaN(value) ? "—" : `${value.toFixed(1)} ms`);
 const seconds = (value: number): string => `${(value / 1000).toFixed(1)} s`;
@@ -598,9 +591,4 @@ async function main(): Promise<number> {
   }
 }
 
-try {
-  process.exitCode = await main();
-} catch (err) {
-  console.error(`history bench: ${(err as Error).stack ?? String(err)}`);
-  process.exitCode = 1;
-}
+await runBenchmark("history", main);

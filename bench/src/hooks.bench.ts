@@ -17,6 +17,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { githubPushPayload, requireEnv, startSlipway, type Slipway } from "@slipway/test";
 import type { LoadJob, LoadResult } from "./hooks-load.js";
+import { percentile, runBenchmark } from "./statistics.js";
 
 const GOALS = { ratio: 0.9, p99Ms: 20 } as const;
 const BODY_BYTES = 10 * 1024;
@@ -51,13 +52,6 @@ function parseOptions(argv: readonly string[]): Options {
 }
 
 // ------------------------------------------------------------------------------------ statistics
-
-/** Nearest-rank percentile of values sorted ascending: a latency that was measured. */
-function percentile(sorted: readonly number[], p: number): number {
-  const value = sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)];
-  if (value === undefined) throw new Error("percentile of no values");
-  return value;
-}
 
 /** The median of the rounds' figures (with two rounds, their mean). */
 function median(values: readonly number[]): number {
@@ -348,9 +342,4 @@ async function main(): Promise<void> {
   }
 }
 
-try {
-  await main();
-} catch (err) {
-  console.error(`hooks bench: ${(err as Error).stack ?? String(err)}`);
-  process.exitCode = 1;
-}
+await runBenchmark("hooks", main);

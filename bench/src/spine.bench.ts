@@ -22,6 +22,7 @@ import {
   type GitServer,
   type Slipway,
 } from "@slipway/test";
+import { percentile, runBenchmark } from "./statistics.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -49,14 +50,6 @@ function parseOptions(argv: readonly string[]): Options {
 }
 
 // ------------------------------------------------------------------------------------ statistics
-
-/** Nearest-rank percentile: a value that was measured, never an interpolation. */
-function percentile(values: readonly number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const value = sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)];
-  if (value === undefined) throw new Error("percentile of no values");
-  return value;
-}
 
 const median = (values: readonly number[]): number => percentile(values, 50);
 const ms = (value: number): string => `${Math.round(value)} ms`;
@@ -349,7 +342,7 @@ async function main(): Promise<void> {
     );
     console.log(`  queued → cloning in the build's timeline (adds the API's recording and queueing):`);
     console.log(
-      `  p50 ${ms(median(pickups))}   p90 ${ms(percentile(pickups, 90))}   p99 ${ms(p99)}   max ${ms(Math.max(...pickups))}` +
+      `  p50 ${ms(median(pickups))}   p90 ${ms(percentile(pickups, 90))}   p99 ${ms(percentile(pickups, 99))}   max ${ms(Math.max(...pickups))}` +
         (pickups.length < 100 ? `   (p99 of ${pickups.length} is the slowest)` : ""),
     );
     console.log(`  of which queued → 202 received by the client: p50 ${ms(median(toAnswer))}, max ${ms(Math.max(...toAnswer))}`);
@@ -371,9 +364,4 @@ async function main(): Promise<void> {
   }
 }
 
-try {
-  await main();
-} catch (err) {
-  console.error(`spine bench: ${(err as Error).stack ?? String(err)}`);
-  process.exitCode = 1;
-}
+await runBenchmark("spine", main);
