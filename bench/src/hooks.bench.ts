@@ -5,13 +5,15 @@
  * `node:http` server that reads the body, verifies its HMAC and does one BullMQ add
  * (hooks-baseline-server.ts). The load generator (hooks-load.ts), the baseline and Slipway's API
  * each run in their own process. Prints req/s, p50 and p99 of both, their ratio, and whether
- * Slipway recorded as many deliveries as it answered 2xx; exits 0 whether a goal is met or missed,
+ * Slipway recorded as many deliveries as it answered 2xx, and the CPU time each side (and the whole
+ * machine) spent per answer; exits 0 whether a goal is met or missed,
  * 1 only on an error.
  * Options: --duration=S (default 10), --connections=N (50), --rounds=N (2), --warmup=S (2),
  * --cpu-prof (write a CPU profile of Slipway's API, for finding where its time goes).
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { createHmac, randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -114,6 +116,7 @@ async function slipwayTarget(slipway: Slipway): Promise<Target> {
 interface Baseline {
   url: string;
   secret: string;
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -130,6 +133,7 @@ async function startBaseline(redisUrl: string): Promise<Baseline> {
   return {
     url: `http://127.0.0.1:${port}/hooks`,
     secret,
+    pid: child.pid!,
     stop: () => stopChild(child),
   };
 }
@@ -162,6 +166,41 @@ async function load(job: LoadJob): Promise<LoadResult> {
   }
 }
 
+// -------------------------------------------------------------------------------------- CPU time
+
+/** Linux's USER_HZ: /proc counts CPU time in hundredths of a second on every architecture. */
+const TICKS_PER_S = 100;
+
+/** CPU seconds a process has used so far, all its threads (/proc/<pid>/stat: utime + stime). */
+function processCpuS(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // Fields after the command (which may hold spaces), from the third on: utime is the 14th, stime the 15th.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_S;
+}
+
+/** CPU seconds the whole machine has been busy so far, every core (/proc/stat: all but idle and iowait). */
+function machineCpuS(): number {
+  const [, ...ticks] = readFileSync("/proc/stat", "utf8").split("\n", 1)[0]!.trim().split(/\s+/).map(Number);
+  const [user, nice, system, , , irq, softirq, steal] = ticks;
+  return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) / TICKS_PER_S;
+}
+
+interface CpuUse {
+  /** The server's CPU seconds over the run (every thread). */
+  serverS: number;
+  /** The machine's: both servers' (one idle), the load generator's, Redis's, everything else's. */
+  machineS: number;
+}
+
+/** Runs `measured` and counts the CPU time the server `pid` and the machine spent meanwhile. */
+async function withCpuUse<T>(pid: number, measured: () => Promise<T>): Promise<[T, CpuUse]> {
+  const server = processCpuS(pid);
+  const machine = machineCpuS();
+  const result = await measured();
+  return [result, { serverS: processCpuS(pid) - server, machineS: machineCpuS() - machine }];
+}
+
 // ------------------------------------------------------------------------------------- the runs
 
 interface Figures {
@@ -171,9 +210,13 @@ interface Figures {
   answered2xx: number;
   non2xx: number;
   errors: number;
+  /** CPU µs per 2xx answer: the server's own, and the whole machine's. */
+  serverCpuUs: number;
+  machineCpuUs: number;
 }
 
-function figuresOf(result: LoadResult): Figures {
+function figuresOf(result: LoadResult, cpu: CpuUse): Figures {
+  const perAnswerUs = (seconds: number): number => (result.answered2xx > 0 ? (seconds * 1e6) / result.answered2xx : NaN);
   return {
     reqPerS: result.answered2xx / (result.elapsedMs / 1000),
     p50: result.latenciesMs.length > 0 ? percentile(result.latenciesMs, 50) : NaN,
@@ -181,13 +224,16 @@ function figuresOf(result: LoadResult): Figures {
     answered2xx: result.answered2xx,
     non2xx: result.non2xx,
     errors: result.errors,
+    serverCpuUs: perAnswerUs(cpu.serverS),
+    machineCpuUs: perAnswerUs(cpu.machineS),
   };
 }
 
 function describe(label: string, f: Figures): string {
   return (
     `  ${label.padEnd(20)}${perS(f.reqPerS).padStart(8)} req/s   p50 ${ms(f.p50).padStart(9)}   p99 ${ms(f.p99).padStart(9)}` +
-    `   2xx ${String(Math.round(f.answered2xx)).padStart(6)}   non-2xx ${Math.round(f.non2xx)}   errors ${Math.round(f.errors)}`
+    `   2xx ${String(Math.round(f.answered2xx)).padStart(6)}   non-2xx ${Math.round(f.non2xx)}   errors ${Math.round(f.errors)}` +
+    `   CPU/answer: server ${Math.round(f.serverCpuUs)} µs, machine ${Math.round(f.machineCpuUs)} µs`
   );
 }
 
@@ -288,15 +334,15 @@ async function main(): Promise<void> {
     };
     for (let round = 1; round <= options.rounds; round++) {
       if (options.warmupS > 0) await load(job(baselineTarget(), options.warmupS, false));
-      const b = figuresOf(await load(job(baselineTarget(), options.durationS, false)));
+      const b = figuresOf(...(await withCpuUse(baseline.pid, () => load(job(baselineTarget(), options.durationS, false)))));
       rounds.baseline.push(b);
       console.log(describe(`round ${round} baseline`, b));
 
       // Each run has a source of its own, so its recorded deliveries are counted apart.
       if (options.warmupS > 0) await load(job(await slipwayTarget(slipway), options.warmupS, false));
       const target = await slipwayTarget(slipway);
-      const result = await load(job(target, options.durationS, true));
-      const s = figuresOf(result);
+      const [result, cpu] = await withCpuUse(slipway.apiPid, () => load(job(target, options.durationS, true)));
+      const s = figuresOf(result, cpu);
       rounds.slipway.push(s);
       console.log(describe(`round ${round} slipway`, s));
       if (result.sampleErrors.length > 0) console.log(`    non-2xx answers, e.g.: ${result.sampleErrors.join(" | ")}`);
@@ -317,6 +363,8 @@ async function main(): Promise<void> {
       answered2xx: med(side, (x) => x.answered2xx),
       non2xx: med(side, (x) => x.non2xx),
       errors: med(side, (x) => x.errors),
+      serverCpuUs: med(side, (x) => x.serverCpuUs),
+      machineCpuUs: med(side, (x) => x.machineCpuUs),
     });
     const b = summary(rounds.baseline);
     const s = summary(rounds.slipway);
@@ -325,6 +373,9 @@ async function main(): Promise<void> {
     console.log(describe("baseline", b));
     console.log(describe("slipway", s));
     console.log(`  ratio, slipway ÷ baseline req/s: ${ratio.toFixed(2)}×   p99: ${ms(s.p99)} against ${ms(b.p99)}`);
+    console.log(
+      `  CPU per answer, slipway ÷ baseline: server ${(s.serverCpuUs / b.serverCpuUs).toFixed(2)}×, machine ${(s.machineCpuUs / b.machineCpuUs).toFixed(2)}×`,
+    );
 
     const recordedTotal = records.reduce((n, r) => n + r.recorded.total, 0);
     const answeredTotal = records.reduce((n, r) => n + r.answered, 0);

@@ -7,7 +7,8 @@ import { pingDocker } from "./docker-ping.js";
 
 const config = loadConfig(process.env);
 const logger = createLogger({ level: config.logLevel, name: "slipway-api" });
-const store = createStore({ databaseUrl: config.databaseUrl });
+// What fails no call (an idle PostgreSQL connection, SQLite's checkpoint thread) is still worth a line.
+const store = createStore({ databaseUrl: config.databaseUrl, onError: (err) => logger.warn({ err }, "database") });
 await store.migrate();
 const queue = createBuildQueue({ redisUrl: config.redisUrl, prefix: config.queuePrefix });
 const bus = createBuildEventBus({

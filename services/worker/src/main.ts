@@ -23,7 +23,8 @@ import { prepareWorkDir } from "./work-dir.js";
 
 const config = loadConfig(process.env);
 const logger = createLogger({ level: config.logLevel, name: "slipway-worker" });
-const store = createStore({ databaseUrl: config.databaseUrl });
+// What fails no call (an idle PostgreSQL connection, SQLite's checkpoint thread) is still worth a line.
+const store = createStore({ databaseUrl: config.databaseUrl, onError: (err) => logger.warn({ err }, "database") });
 await store.migrate();
 const workDir = await prepareWorkDir(config.workDir);
 

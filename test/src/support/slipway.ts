@@ -47,6 +47,8 @@ export interface Slipway {
   url: string;
   adminToken: string;
   dataDir: string;
+  /** The API process's id (benchmarks read its CPU time). */
+  apiPid: number;
   /** Calls `/api/v1` + path as the administrator. */
   api<T = any>(method: string, path: string, body?: unknown): Promise<ApiAnswer<T>>;
   /** Polls a build until it ends; returns it. */
@@ -162,6 +164,7 @@ export async function startSlipway(options: SlipwayOptions = {}): Promise<Slipwa
     url,
     adminToken,
     dataDir,
+    apiPid: children.api.pid!,
     api,
     waitForBuild: (buildId, timeoutMs = 90_000) =>
       waitFor(`build ${buildId} to end`, async () => {
