@@ -150,16 +150,25 @@ export function createDeliveryReceiver(deps: ReceiveDeps) {
     if (recorded.duplicate) return duplicate(ctx, recorded.delivery.id, recorded.builds);
     const delivery = recorded.delivery.id;
     const answer = { delivery, builds: recorded.builds.map(toQueuedBuildView) };
-    try {
-      await builds.dispatch(recorded.builds);
-    } catch (err) {
-      if (!(err instanceof SlipwayError) || err.code !== "service_unavailable") throw err;
-      // The builds are recorded and the sweep queues them once Redis is back; the forge is
-      // told to try again, and its redelivery will answer with these builds.
-      await store.setDeliveryAnswer(delivery, 503, err.message);
-      return { status: 503, body: { ...answer, error: { code: err.code, message: err.message } } };
+    const unavailable = await dispatch(recorded.builds);
+    if (unavailable) {
+      // The builds are recorded: the forge is told to try again, and its redelivery queues them
+      // (so does the worker's sweep, later).
+      await store.setDeliveryAnswer(delivery, 503, unavailable.message);
+      return { status: 503, body: { ...answer, error: { code: unavailable.code, message: unavailable.message } } };
     }
     return { status: 202, body: answer };
+  }
+
+  /** Queues builds; a queue that is down is answered (503), not thrown. */
+  async function dispatch(recorded: BuildRecord[]): Promise<SlipwayError | undefined> {
+    try {
+      await builds.dispatch(recorded);
+      return undefined;
+    } catch (err) {
+      if (err instanceof SlipwayError && err.code === "service_unavailable") return err;
+      throw err;
+    }
   }
 
   async function ignore(ctx: Context, reason: string): Promise<DeliveryAnswer> {
@@ -168,11 +177,18 @@ export function createDeliveryReceiver(deps: ReceiveDeps) {
     return { status: 200, body: { delivery: recorded.delivery.id, builds: [], ignored: reason } };
   }
 
-  /** A redelivery is recorded as such, and answers with the first delivery's builds. */
+  /**
+   * A redelivery is recorded as such, and answers with the first delivery's builds. Those still
+   * queued are queued again: the forge redelivers when the first answer was a 503 (Redis was
+   * down), and a build already in the queue is not queued twice.
+   */
   async function duplicate(ctx: Context, firstId: string, firstBuilds: BuildRecord[]): Promise<DeliveryAnswer> {
     const reason = `redelivery of ${firstId}: its builds were queued then`;
-    const { delivery } = await record(ctx, 200, "duplicate", reason);
-    return { status: 200, body: { delivery: delivery.id, builds: firstBuilds.map(toQueuedBuildView), ignored: reason } };
+    const unavailable = await dispatch(firstBuilds);
+    const { delivery } = await record(ctx, unavailable ? 503 : 200, "duplicate", unavailable ? unavailable.message : reason);
+    const body = { delivery: delivery.id, builds: firstBuilds.map(toQueuedBuildView) };
+    if (unavailable) return { status: 503, body: { ...body, error: { code: unavailable.code, message: unavailable.message } } };
+    return { status: 200, body: { ...body, ignored: reason } };
   }
 
   async function reject(ctx: Context, err: SlipwayError): Promise<DeliveryAnswer> {
