@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { createHmac, randomBytes, randomUUID } from "node:crypto";
 import { request } from "node:http";
+import { gzipSync } from "node:zlib";
 import { after, before, describe, it } from "node:test";
 import { githubPushPayload } from "../support/github.js";
 import { startSlipway, type Slipway } from "../support/slipway.js";
@@ -85,6 +86,9 @@ describe("bad deliveries: a clear error, no build, the process stays up", () => 
     ["non-UTF-8 bytes", () => github(Buffer.concat([Buffer.from('{"ref": "refs/heads/'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')])), 400, "bad_request"],
     ["JSON nested thousands deep", () => github("[".repeat(100_000) + "]".repeat(100_000)), 400, "invalid_json"],
     ["a body over 25 MB", () => github(Buffer.alloc(26 * 1024 * 1024, 0x20)), 413, "payload_too_large"],
+    ["a body that is not what its Content-Encoding says", () => github(payload(), { "content-encoding": "gzip" }), 400, "bad_request"],
+    ["a Content-Encoding nobody inflates", () => github(payload(), { "content-encoding": "compress" }), 415, "unsupported_media_type"],
+    ["a gzip body over 25 MB once inflated", () => github(gzipSync(Buffer.alloc(26 * 1024 * 1024, 0x20)), { "content-encoding": "gzip" }), 413, "payload_too_large"],
   ];
 
   for (const [what, make, status, code] of cases) {
@@ -101,6 +105,26 @@ describe("bad deliveries: a clear error, no build, the process stays up", () => 
     const answer = await post(hookUrl, github(JSON.stringify({ action: "opened", repository: { full_name: forgeName } }), { "x-github-event": "issues" }));
     assert.equal(answer.status, 200);
     assert.match(answer.body.ignored, /issues/);
+  });
+
+  it("a gzip-compressed delivery: inflated, checked against the signature of what it carries, queued", async () => {
+    const name = `gzipped-${randomBytes(4).toString("hex")}`;
+    await slipway.api("POST", "/repositories", { namespace: "acme", name });
+    const linked = await slipway.api("PUT", `/repositories/acme/${name}/source`, {
+      provider: "github",
+      repository: `acme/${name}`,
+      cloneUrl: `http://127.0.0.1:9/acme/${name}.git`,
+    });
+    const json = Buffer.from(JSON.stringify(githubPushPayload({ repository: `acme/${name}`, ref: "refs/heads/main", after: commit, cloneUrl: "http://x/y.git" })));
+    const delivery = {
+      headers: { "content-type": "application/json", "content-encoding": "gzip", "x-github-event": "push", "x-github-delivery": randomUUID(), "x-hub-signature-256": sha256(linked.body.secret, json) },
+      body: gzipSync(json),
+    };
+    const answer = await post(linked.body.webhookUrl, delivery);
+    assert.equal(answer.status, 202, JSON.stringify(answer.body));
+    assert.deepEqual(answer.body.builds.map((b: any) => [b.sourceName, b.commit]), [["main", commit]]);
+    const recorded = await slipway.api("GET", `/deliveries?source=${linked.body.id}`);
+    assert.deepEqual(recorded.body.deliveries.map((d: any) => [d.id, d.outcome]), [[answer.body.delivery, "queued"]]);
   });
 
   it("a repository that is not linked: 404 at POST /hooks", async () => {

@@ -27,6 +27,11 @@ export function toSlipwayError(err: unknown): SlipwayError {
     const code = BODY_ERRORS[type];
     return new SlipwayError(code, BODY_MESSAGES[code] ?? "bad request body");
   }
+  // A body its Content-Encoding does not inflate: body-parser passes zlib's error on as a 400.
+  const zlibCode = (err as { code?: unknown } | null)?.code;
+  if ((err as { status?: unknown } | null)?.status === 400 && typeof zlibCode === "string" && zlibCode.startsWith("Z_")) {
+    return new SlipwayError("bad_request", "the request body could not be inflated: it is not what its Content-Encoding says");
+  }
   return new SlipwayError("internal_error", "something went wrong on our side; the details are in Slipway's log", {
     cause: err,
   });
