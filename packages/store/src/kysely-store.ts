@@ -283,7 +283,7 @@ export class KyselyStore implements Store {
       const byKey = [...rows].sort(compareDeliveryKeys);
       const inserted = new Set<string>();
       for (const chunk of chunksOf(byKey, DELIVERY_ROWS_PER_INSERT)) {
-        const returned = await this.#compiled.execute(trx, `insertDeliveries:${chunk.length}`, chunk.flatMap(Object.values), () =>
+        const returned = await this.#compiled.insert(trx, "insertDeliveries", chunk, () =>
           trx
             .insertInto("deliveries")
             .values(chunk)
@@ -555,14 +555,14 @@ async function insertBuilds(
     toBuildRow(newId(), deliveryId === null ? build : { ...build, cause: { ...build.cause, delivery: deliveryId } }, deliveryId, at),
   );
   for (const chunk of chunksOf(rows, BUILD_ROWS_PER_INSERT)) {
-    await compiled.execute(db, `insertBuilds:${chunk.length}`, chunk.flatMap(Object.values), () => db.insertInto("builds").values(chunk));
+    await compiled.insert(db, "insertBuilds", chunk, () => db.insertInto("builds").values(chunk));
   }
   const events = rows.flatMap((r) => [
     { build_id: r.id, seq: 1, status: "queued", at },
     ...(r.status === "queued" ? [] : [{ build_id: r.id, seq: 2, status: r.status, at }]),
   ]);
   for (const chunk of chunksOf(events, EVENT_ROWS_PER_INSERT)) {
-    await compiled.execute(db, `insertBuildEvents:${chunk.length}`, chunk.flatMap(Object.values), () => db.insertInto("build_events").values(chunk));
+    await compiled.insert(db, "insertBuildEvents", chunk, () => db.insertInto("build_events").values(chunk));
   }
   return rows.map(toBuildRecord);
 }
