@@ -1,11 +1,11 @@
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import SqliteDatabase from "better-sqlite3";
-import { Kysely, PostgresDialect, type Dialect, type SqliteDatabase as KyselySqliteDatabase } from "kysely";
+import { Kysely, PostgresDialect, type Dialect } from "kysely";
 import pg from "pg";
 import { KyselyStore } from "./kysely-store.js";
 import type { Database } from "./schema.js";
-import { startSqliteCheckpoints } from "./sqlite-checkpoints.js";
+import { startSqliteCheckpoints, type SqliteCheckpoints } from "./sqlite-checkpoints.js";
 import { ImmediateSqliteDialect, withStatementCache } from "./sqlite-dialect.js";
 import type { Store } from "./types.js";
 
@@ -49,7 +49,15 @@ export function createDialect(options: StoreOptions): Dialect {
     throw new Error(`unsupported database URL scheme "${scheme[1]}:" (use postgres://, sqlite: or a file path)`);
   }
   const file = toSqliteFile(url);
-  return new ImmediateSqliteDialect({ database: () => openSqlite(file, options.onError) });
+  let checkpoints: SqliteCheckpoints | undefined;
+  return new ImmediateSqliteDialect({
+    database: async () => {
+      const db = await openSqlite(file);
+      if (file !== ":memory:") checkpoints = startSqliteCheckpoints(file, db, options.onError ?? (() => {}));
+      return withStatementCache(db);
+    },
+    beforeDestroy: async () => checkpoints?.stop(),
+  });
 }
 
 /** `sqlite:data/x.db`, `sqlite:///abs/x.db`, `sqlite::memory:`, `x.db`, `:memory:` → the file. */
@@ -60,22 +68,13 @@ function toSqliteFile(url: string): string {
   return file;
 }
 
-async function openSqlite(file: string, onError: (err: Error) => void = () => {}): Promise<KyselySqliteDatabase> {
-  const memory = file === ":memory:";
-  if (!memory) await mkdir(path.dirname(path.resolve(file)), { recursive: true });
+async function openSqlite(file: string): Promise<SqliteDatabase.Database> {
+  if (file !== ":memory:") await mkdir(path.dirname(path.resolve(file)), { recursive: true });
   // `timeout` is SQLite's busy_timeout.
   const db = new SqliteDatabase(file, { timeout: SQLITE_BUSY_TIMEOUT_MS });
   db.pragma("journal_mode = WAL");
   db.pragma("foreign_keys = ON");
   // WAL makes NORMAL durable against application crashes; only a power loss can lose the last commits.
   db.pragma("synchronous = NORMAL");
-  if (memory) return withStatementCache(db);
-  const checkpoints = startSqliteCheckpoints(file, db, onError);
-  return withStatementCache({
-    prepare: (sql) => db.prepare(sql),
-    close: () => {
-      checkpoints.stop();
-      db.close();
-    },
-  });
+  return db;
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -24,6 +24,7 @@ describe("SQLite checkpoints on a thread of their own", () => {
     const dir = await mkdtemp(path.join(tmpdir(), "slipway-checkpoints-"));
     const file = path.join(dir, "slipway.db");
     const store = createStore({ databaseUrl: file });
+    let closed = false;
     try {
       await store.migrate();
       const repo = await store.createRepository({ namespace: "acme", name: "hello", private: false, description: "" });
@@ -58,8 +59,13 @@ describe("SQLite checkpoints on a thread of their own", () => {
       // What was checkpointed is still what was written.
       const [chunk] = await store.readBuildLog(build!.id);
       assert.equal(chunk?.data.length, 2_000_000);
-    } finally {
+      // Closing waits for the thread: the store's own connection is the file's last, which
+      // leaves no WAL behind and nothing touching the folder.
       await store.close();
+      closed = true;
+      assert.equal(existsSync(`${file}-wal`), false);
+    } finally {
+      if (!closed) await store.close();
       await rm(dir, { recursive: true, force: true });
     }
   });
@@ -75,7 +81,7 @@ describe("SQLite checkpoints on a thread of their own", () => {
       assert.deepEqual(pragmas, [`wal_autocheckpoint = ${FALLBACK_AUTOCHECKPOINT_PAGES}`, `wal_autocheckpoint = ${DEFAULT_AUTOCHECKPOINT_PAGES}`]);
       assert.equal(errors.length, 1);
       assert.match(errors[0]!.message, /checkpoint thread failed/);
-      checkpoints.stop();
+      await checkpoints.stop();
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -17,8 +17,11 @@ export interface CheckpointConnection {
 }
 
 export interface SqliteCheckpoints {
-  /** Stops the thread; the connection checkpoints by itself again. */
-  stop(): void;
+  /**
+   * Stops the thread and resolves once it has closed its connection, so that the connection
+   * closed next is the file's last: SQLite then checkpoints the whole WAL and removes it.
+   */
+  stop(): Promise<void>;
 }
 
 /**
@@ -40,13 +43,19 @@ export function startSqliteCheckpoints(file: string, connection: CheckpointConne
   worker.unref();
   connection.pragma(`wal_autocheckpoint = ${FALLBACK_AUTOCHECKPOINT_PAGES}`);
   worker.on("error", (err) => onError(new Error("the SQLite checkpoint thread failed; checkpoints run in the commits again", { cause: err })));
-  worker.on("exit", () => {
-    if (!stopping) connection.pragma(`wal_autocheckpoint = ${DEFAULT_AUTOCHECKPOINT_PAGES}`);
-  });
+  const exited = new Promise<void>((resolve) =>
+    worker.once("exit", () => {
+      if (!stopping) connection.pragma(`wal_autocheckpoint = ${DEFAULT_AUTOCHECKPOINT_PAGES}`);
+      resolve();
+    }),
+  );
   return {
-    stop() {
+    async stop() {
       stopping = true;
+      // Kept alive until the thread is gone, so a process closing its store does not end first.
+      worker.ref();
       worker.postMessage("stop");
+      await exited;
     },
   };
 }

@@ -23,10 +23,15 @@ import {
  * - DDL is transactional (SQLite's is), so the migrator runs every pending migration in one
  *   such transaction, which is the lock that keeps two processes from running them twice.
  */
-export class ImmediateSqliteDialect implements Dialect {
-  readonly #config: SqliteDialectConfig;
+export interface ImmediateSqliteDialectConfig extends SqliteDialectConfig {
+  /** Runs when the database is closed, before the connection is: what else holds the file lets go. */
+  beforeDestroy?: () => Promise<void>;
+}
 
-  constructor(config: SqliteDialectConfig) {
+export class ImmediateSqliteDialect implements Dialect {
+  readonly #config: ImmediateSqliteDialectConfig;
+
+  constructor(config: ImmediateSqliteDialectConfig) {
     this.#config = config;
   }
 
@@ -48,8 +53,20 @@ export class ImmediateSqliteDialect implements Dialect {
 }
 
 class ImmediateSqliteDriver extends SqliteDriver {
+  readonly #beforeDestroy: (() => Promise<void>) | undefined;
+
+  constructor(config: ImmediateSqliteDialectConfig) {
+    super(config);
+    this.#beforeDestroy = config.beforeDestroy;
+  }
+
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
     await connection.executeQuery(CompiledQuery.raw("begin immediate"));
+  }
+
+  override async destroy(): Promise<void> {
+    await this.#beforeDestroy?.();
+    await super.destroy();
   }
 }
 
