@@ -94,7 +94,7 @@ export function createApp(deps: AppDeps): Express {
   api.use(createSessionRoutes({ credentials, limiter, sessions, publicUrl: config.publicUrl }));
   api.use(authenticate({ credentials, sessions, store }));
   api.use(express.json({ limit: "1mb" }));
-  api.use(createAccountRoutes({ store, credentials }));
+  api.use(createAccountRoutes({ store, credentials, sessions }));
   api.use(createRepositoryRoutes({ store, builds, secrets, publicUrl: config.publicUrl }));
   api.use(createBuildRoutes({ store, builds, bus }));
   api.use(createDeliveryRoutes({ store }));

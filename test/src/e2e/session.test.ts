@@ -75,6 +75,52 @@ describe("dashboard sessions: POST|GET|DELETE /api/v1/session", () => {
     assert.deepEqual(byPassword.body.user, { username: "sessioner", admin: false });
   });
 
+  it("ends a user's other sessions when their password changes; the one that changed it stays", async () => {
+    assert.equal((await slipway.api("POST", "/users", { username: "changer", password: "changer-password" })).status, 201);
+    const signInAs = async () => {
+      const answer = await call(slipway, "POST", "/session", {}, { username: "changer", password: "changer-password" });
+      assert.equal(answer.status, 201, JSON.stringify(answer.body));
+      return { cookie: `slipway_session=${parseSetCookie(answer.headers.get("set-cookie")).value}`, csrfToken: answer.body.csrfToken as string };
+    };
+    const [laptop, phone, kiosk] = [await signInAs(), await signInAs(), await signInAs()];
+    const admins = await signIn(slipway);
+    // A session that has ended already is no trouble.
+    assert.equal((await call(slipway, "DELETE", "/session", { cookie: kiosk.cookie, "x-csrf-token": kiosk.csrfToken })).status, 204);
+
+    const changed = await call(slipway, "PATCH", "/users/me", { cookie: laptop.cookie, "x-csrf-token": laptop.csrfToken }, {
+      currentPassword: "changer-password",
+      password: "changer-new-password",
+    });
+    assert.equal(changed.status, 200, JSON.stringify(changed.body));
+    assert.equal((await call(slipway, "GET", "/users/me", { cookie: laptop.cookie })).status, 200, "the session that changed it");
+    assert.equal((await call(slipway, "GET", "/users/me", { cookie: phone.cookie })).status, 401, "another session of that user");
+    assert.equal((await call(slipway, "GET", "/users/me", { cookie: admins.cookie })).status, 200, "another user's session");
+    const again = await call(slipway, "POST", "/session", {}, { username: "changer", password: "changer-new-password" });
+    assert.equal(again.status, 201);
+  });
+
+  it("lets a token that expires make tokens that expire no later", async () => {
+    assert.equal((await slipway.api("POST", "/users", { username: "minter", password: "minter-password" })).status, 201);
+    const basic = { authorization: `Basic ${Buffer.from("minter:minter-password").toString("base64")}` };
+    const inADay = new Date(Date.now() + 86_400_000).toISOString();
+    const shortLived = await call(slipway, "POST", "/tokens", basic, { name: "for a day", scope: "admin", expiresAt: inADay });
+    assert.equal(shortLived.status, 201, JSON.stringify(shortLived.body));
+    const bearer = { authorization: `Bearer ${shortLived.body.token}` };
+    for (const [what, body] of [
+      ["no expiry", { name: "for ever", scope: "read" }],
+      ["a later expiry", { name: "for a year", scope: "read", expiresAt: new Date(Date.now() + 365 * 86_400_000).toISOString() }],
+    ] as const) {
+      const refused = await call(slipway, "POST", "/tokens", bearer, body);
+      assert.equal(refused.status, 403, what);
+      assert.match(refused.body.error.message, /expire no later/, what);
+    }
+    const within = await call(slipway, "POST", "/tokens", bearer, { name: "for an hour", scope: "read", expiresAt: new Date(Date.now() + 3_600_000).toISOString() });
+    assert.equal(within.status, 201, JSON.stringify(within.body));
+    // A token without an expiry, or a password, is not bound.
+    const forever = await call(slipway, "POST", "/tokens", basic, { name: "ci", scope: "admin" });
+    assert.equal((await call(slipway, "POST", "/tokens", { authorization: `Bearer ${forever.body.token}` }, { name: "ci 2", scope: "read" })).status, 201);
+  });
+
   it("counts a burst of guesses before hashing them: at most 10 are tried, the rest wait", async () => {
     assert.equal((await slipway.api("POST", "/users", { username: "guessed", password: "guessed-password" })).status, 201);
     const answers = await Promise.all(

@@ -13,6 +13,10 @@ export interface Principal {
   /** A personal access token's scope caps its user's roles; a password, session or the admin token does not. */
   scope: Role;
   via: "anonymous" | "admin-token" | "token" | "password" | "session";
+  /** A personal access token's expiry (null: none); what it mints may not outlive it. */
+  tokenExpiresAt?: string | null;
+  /** The dashboard session's id, when the caller came with one. */
+  sessionId?: string;
 }
 
 declare global {
@@ -123,7 +127,7 @@ export function createCredentials(options: CredentialOptions): Credentials {
   async function byToken(token: string): Promise<Principal | undefined> {
     if (!token.startsWith(ACCESS_TOKEN_PREFIX)) return undefined;
     const found = await store.accounts.useToken(hashAccessToken(token));
-    return found && { user: found.user, scope: found.token.scope, via: "token" };
+    return found && { user: found.user, scope: found.token.scope, via: "token", tokenExpiresAt: found.token.expiresAt };
   }
 
   const credentials: Credentials = {
@@ -217,7 +221,7 @@ export function authenticate(deps: AuthDeps): RequestHandler {
     if (UNSAFE_METHODS.has(req.method) && !hasCsrfToken(req, found.session)) {
       throw new SlipwayError("unauthorized", "missing or wrong X-CSRF-Token: the dashboard sends the one GET /api/v1/session answers");
     }
-    req.principal = { user, scope: "admin", via: "session" };
+    req.principal = { user, scope: "admin", via: "session", sessionId: found.id };
     next();
   };
 }

@@ -17,6 +17,8 @@ export interface SessionStore {
   /** The session, with its idle expiry pushed back; undefined when unknown or expired. */
   touch(id: string): Promise<Session | undefined>;
   destroy(id: string): Promise<void>;
+  /** Ends every session of that user but `except` (the one asking): after a password change. */
+  endSessionsOf(userId: string, except?: string): Promise<void>;
 }
 
 export interface RedisSessionStoreOptions {
@@ -36,7 +38,12 @@ export const SESSION_IDLE_SECONDS = 12 * 60 * 60;
 export function createRedisSessionStore(options: RedisSessionStoreOptions): SessionStore {
   const { redis, prefix } = options;
   const idle = options.idleSeconds ?? SESSION_IDLE_SECONDS;
-  const keyOf = (id: string) => `${prefix}:session:${createHash("sha256").update(id, "utf8").digest("hex")}`;
+  const hashOf = (id: string) => createHash("sha256").update(id, "utf8").digest("hex");
+  const keyOf = (id: string) => sessionKey(hashOf(id));
+  const sessionKey = (hash: string) => `${prefix}:session:${hash}`;
+  // Each user's sessions (their hashes), so that a password change can end them. Members whose
+  // session has expired are dropped as the user signs in again.
+  const userKey = (userId: string) => `${prefix}:user-sessions:${userId}`;
 
   async function redisCall<T>(what: string, call: () => Promise<T>): Promise<T> {
     try {
@@ -50,7 +57,14 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Sess
     async create(userId) {
       const id = generateToken(32);
       const session: Session = { userId, csrfToken: generateToken(32), createdAt: new Date().toISOString() };
-      await redisCall("sign in", () => redis.set(keyOf(id), JSON.stringify(session), "EX", idle));
+      await redisCall("sign in", async () => {
+        const known = await redis.smembers(userKey(userId));
+        const alive = known.length === 0 ? [] : await redis.mget(known.map(sessionKey));
+        const expired = known.filter((_, i) => alive[i] === null);
+        const multi = redis.multi().set(keyOf(id), JSON.stringify(session), "EX", idle).sadd(userKey(userId), hashOf(id));
+        if (expired.length > 0) multi.srem(userKey(userId), ...expired);
+        for (const [err] of (await multi.exec()) ?? []) if (err) throw err;
+      });
       return { id, session };
     },
     async touch(id) {
@@ -64,6 +78,15 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Sess
     },
     async destroy(id) {
       await redisCall("sign out", () => redis.del(keyOf(id)));
+    },
+    async endSessionsOf(userId, except) {
+      const kept = except === undefined ? undefined : hashOf(except);
+      await redisCall("end sessions", async () => {
+        const ended = (await redis.smembers(userKey(userId))).filter((hash) => hash !== kept);
+        if (ended.length === 0) return;
+        const results = await redis.multi().del(...ended.map(sessionKey)).srem(userKey(userId), ...ended).exec();
+        for (const [err] of results ?? []) if (err) throw err;
+      });
     },
   };
 }

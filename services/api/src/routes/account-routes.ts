@@ -4,10 +4,12 @@ import { Router, type Request } from "express";
 import { roleOn } from "../http/access.js";
 import { ANONYMOUS, newAccessToken, signedIn, type Credentials, type Principal } from "../http/auth.js";
 import { asBody, optionalBoolean, optionalString, requiredString } from "../http/input.js";
+import type { SessionStore } from "../http/session-store.js";
 
 export interface AccountRouteDeps {
   store: Store;
   credentials: Credentials;
+  sessions: SessionStore;
 }
 
 function toUserView(user: UserRecord) {
@@ -42,7 +44,7 @@ function namespaceName(body: ReturnType<typeof asBody>, field: string): string {
  * that the caller is not part of answer 404, like private repositories.
  */
 export function createAccountRoutes(deps: AccountRouteDeps): Router {
-  const { store, credentials } = deps;
+  const { store, credentials, sessions } = deps;
   const accounts = store.accounts;
   const router = Router();
 
@@ -71,9 +73,13 @@ export function createAccountRoutes(deps: AccountRouteDeps): Router {
     res.json({ ...toUserView(user), hasPassword: user.hasPassword, scope, via, orgs: orgs.map((org) => org.name) });
   });
 
-  /** A user changes their own password; the current one is asked for when there is one. */
+  /**
+   * A user changes their own password; the current one is asked for when there is one. Their
+   * other dashboard sessions end (whoever held one may have known the old password); the one
+   * asking stays signed in. Personal access tokens stay valid until they are deleted.
+   */
   router.patch("/users/me", async (req, res) => {
-    const { user } = fullyTrusted(req);
+    const { user, sessionId } = fullyTrusted(req);
     const body = asBody(req.body);
     const password = checkNewPassword(body["password"]);
     const stored = await accounts.passwordHashOf(user.id);
@@ -82,11 +88,12 @@ export function createAccountRoutes(deps: AccountRouteDeps): Router {
       if (!(await verifyPassword(current, stored))) throw new SlipwayError("forbidden", '"currentPassword" is not your current password');
     }
     await accounts.setPassword(user.id, await credentials.hashPassword(password));
+    await sessions.endSessionsOf(user.id, sessionId);
     res.json(toUserView(user));
   });
 
   router.post("/tokens", async (req, res) => {
-    const { user } = fullyTrusted(req);
+    const { user, tokenExpiresAt } = fullyTrusted(req);
     const body = asBody(req.body);
     const name = requiredString(body, "name").trim();
     if (name === "" || name.length > 100) throw new SlipwayError("validation_failed", '"name" must be 1–100 characters');
@@ -95,6 +102,10 @@ export function createAccountRoutes(deps: AccountRouteDeps): Router {
     const expiresAt = optionalString(body, "expiresAt");
     if (expiresAt !== undefined && (Number.isNaN(Date.parse(expiresAt)) || Date.parse(expiresAt) <= Date.now())) {
       throw new SlipwayError("validation_failed", '"expiresAt" must be a date and time in the future (ISO 8601)');
+    }
+    // A token that expires cannot make itself a longer life: what it mints expires with it at the latest.
+    if (tokenExpiresAt !== undefined && tokenExpiresAt !== null && (expiresAt === undefined || Date.parse(expiresAt) > Date.parse(tokenExpiresAt))) {
+      throw new SlipwayError("forbidden", `a token that expires (at ${tokenExpiresAt}) can only make tokens that expire no later: give "expiresAt"`);
     }
     const { token, hash } = newAccessToken();
     const record = await accounts.createToken(user.id, { name, scope, tokenHash: hash, expiresAt: expiresAt === undefined ? null : new Date(expiresAt).toISOString() });
