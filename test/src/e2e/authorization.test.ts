@@ -346,6 +346,10 @@ describe("authorization: every API route × anonymous, non-member, team roles, o
     assert.equal((await admin("GET", "/repositories/writer/tool", undefined, 200)).private, true);
     assert.equal(await granted("teamWrite", "repository:acme/new-one:pull,push"), "-");
     await admin("GET", "/repositories/acme/new-one", undefined, 404);
+    // ...and under a name POST /repositories would take: the registry's grammar allows a longer one.
+    const tooLong = `t${"o".repeat(255)}`;
+    assert.equal(await granted("teamWrite", `repository:writer/${tooLong}:pull,push`), "-");
+    await admin("GET", `/repositories/writer/${tooLong}`, undefined, 404);
     // Automated builds: pushes by hand refused again once the admin turns them off.
     await admin("PATCH", "/repositories/acme/priv", { manualPush: false }, 200);
     assert.equal(await granted("teamWrite", "repository:acme/priv:pull,push"), "403");

@@ -2,6 +2,7 @@ import {
   BUILD_TOKEN_SUBJECT_PREFIX,
   hasRole,
   isSlipwayError,
+  isValidRepositoryPath,
   mintRegistryToken,
   parseRegistryScopes,
   safeEqual,
@@ -98,6 +99,8 @@ export function createRegistryRoutes(deps: RegistryRouteDeps): Router {
     if (repo === undefined) {
       if (!wanted.actions.includes("push") || principal.user === null || principal.scope === "read") return undefined;
       if (!(await store.accounts.ownsNamespace(principal.user.id, parts.namespace))) return undefined;
+      // The rules POST /repositories keeps (the registry's own grammar is close, not the same).
+      if (!isValidRepositoryPath(parts.name)) return undefined;
       repo = await store.createRepository({ namespace: parts.namespace, name: parts.name, private: true, description: "" }).catch(() => store.findRepository(parts.namespace, parts.name));
       if (repo === undefined) return undefined;
     }
