@@ -87,7 +87,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(createHealthRoutes({ database: () => store.ping(), redis: () => queue.ping(), ...deps.checks }));
   app.use(createHookRoutes(receiver));
   app.use(triggers.call);
-  app.use(createRegistryRoutes({ store, credentials, signer: deps.registrySigner, eventsSecret: config.registryEventsSecret, webhookQueue: deps.webhookQueue }));
+  app.use(createRegistryRoutes({ store, credentials, signer: deps.registrySigner, eventsSecret: config.registryEventsSecret, webhookQueue: deps.webhookQueue, rateLimit: deps.rateLimit }));
 
   const api = express.Router();
   // Signing in needs no credential. After it, each route checks the caller's role (anonymous callers see public repositories).

@@ -419,4 +419,21 @@ describe("authorization: every API route × anonymous, non-member, team roles, o
       assert.ok(!JSON.stringify(res.body).includes('"acme/hidden"'), `${path} names acme/hidden to a reader`);
     }
   });
+
+  // Last: it spends this address's searches.
+  it("takes 60 searches a minute from one address, then answers 429 as Docker Hub does", async () => {
+    const search = () => fetch(`${slipway.url}/v1/search?q=acme`);
+    const first = await search();
+    assert.equal(first.status, 200);
+    const names: string[] = ((await first.json()) as any).results.map((r: any) => r.name);
+    assert.ok(names.includes("acme/pub") && !names.includes("acme/priv") && !names.includes("acme/hidden"), names.join(" "));
+    const statuses = await Promise.all(Array.from({ length: 60 }, async () => (await search()).status));
+    assert.deepEqual(statuses.filter((s) => s === 429).length, 1, "the 61st search of the minute");
+    const refused = await search();
+    assert.equal(refused.status, 429);
+    assert.ok(Number(refused.headers.get("retry-after")) >= 1);
+    const body = (await refused.json()) as any;
+    assert.equal(body.errors[0].code, "TOOMANYREQUESTS");
+    assert.match(body.details, /60 searches a minute/);
+  });
 });

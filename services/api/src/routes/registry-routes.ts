@@ -13,8 +13,10 @@ import {
 import type { WebhookQueue } from "@slipway/queue";
 import type { RepositoryRecord, Store } from "@slipway/store";
 import express, { Router, type Request, type Response } from "express";
+import { RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
 import { roleOn } from "../http/access.js";
 import { ANONYMOUS, readBasic, type Credentials, type Principal } from "../http/auth.js";
+import type { RateLimitDeps } from "./route-deps.js";
 
 export interface RegistryRouteDeps {
   store: Store;
@@ -25,7 +27,12 @@ export interface RegistryRouteDeps {
   eventsSecret: string;
   /** Pushes by hand are announced to the repository's webhooks there. */
   webhookQueue: Pick<WebhookQueue, "pushed">;
+  /** Searches are counted there, per address, across API processes. */
+  rateLimit: Pick<RateLimitDeps, "redis" | "prefix">;
 }
+
+/** Searches a minute from one address: anyone may search, and a search reads up to 10,000 repositories. */
+export const SEARCHES_PER_MINUTE = 60;
 
 /** Distribution's notification envelope. */
 const EVENTS_TYPE = "application/vnd.docker.distribution.events.v1+json";
@@ -80,6 +87,18 @@ function splitName(name: string): { namespace: string; name: string } | undefine
 export function createRegistryRoutes(deps: RegistryRouteDeps): Router {
   const { store, credentials } = deps;
   const router = Router();
+  const searches = new RateLimiterRedis({ storeClient: deps.rateLimit.redis, keyPrefix: `${deps.rateLimit.prefix}:search`, points: SEARCHES_PER_MINUTE, duration: 60 });
+
+  /** Counts a search from the request's address; SlipwayError("rate_limited") over the limit. */
+  async function countSearch(req: Request): Promise<void> {
+    try {
+      await searches.consume(req.socket.remoteAddress ?? "unknown");
+    } catch (err) {
+      if (!(err instanceof RateLimiterRes)) throw new SlipwayError("service_unavailable", "searches are counted in Redis, which is unavailable; try again shortly", { cause: err });
+      const retryAfterSeconds = Math.max(1, Math.ceil(err.msBeforeNext / 1000));
+      throw new SlipwayError("rate_limited", `${SEARCHES_PER_MINUTE} searches a minute at most; try again in ${retryAfterSeconds} s`, { retryAfterSeconds });
+    }
+  }
 
   /**
    * What the caller may do of what they asked for (the token spec: grant the intersection). Pulls need
@@ -203,6 +222,7 @@ export function createRegistryRoutes(deps: RegistryRouteDeps): Router {
   router.get("/v1/search", async (req, res) => {
     let principal: Principal;
     try {
+      await countSearch(req);
       principal = await callerOf(req, credentials);
     } catch (err) {
       dockerError(res, err);
