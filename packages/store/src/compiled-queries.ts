@@ -5,9 +5,10 @@ import type { Database } from "./schema.js";
  * The queries of the webhook path, compiled once. Kysely builds and compiles every query anew,
  * which for a short SELECT, or an INSERT of many rows, costs more than running it. A query kept
  * here is compiled by its builder the first time its `key` (its shape: for an INSERT, the table,
- * its columns and the number of rows) is seen; later calls send the same SQL with new parameters, which SQLite's statement
- * cache then finds prepared. The builder must take its parameters in the order they are given:
- * the first compilation checks it, so a mismatch fails at once rather than binding wrongly.
+ * its columns and the number of rows) is seen; later calls send the same SQL with new
+ * parameters, which SQLite's statement cache then finds prepared. The builder must take its
+ * parameters in the order they are given: the first compilation checks it, so a mismatch fails
+ * at once rather than binding wrongly.
  */
 export class CompiledQueries {
   readonly #sql = new Map<string, string>();

@@ -16,18 +16,19 @@ import {
   type SqliteStatement,
 } from "kysely";
 
+export interface ImmediateSqliteDialectConfig extends SqliteDialectConfig {
+  /** Runs when the database is closed, before the connection is: what else holds the file lets go. */
+  beforeDestroy?: () => Promise<void>;
+}
+
 /**
  * Kysely's SQLite dialect with two changes, so that several processes can share one file:
  * - transactions begin IMMEDIATE: they take the write lock up front (waiting up to the
  *   busy_timeout) instead of failing with SQLITE_BUSY when a read lock must be upgraded;
  * - DDL is transactional (SQLite's is), so the migrator runs every pending migration in one
  *   such transaction, which is the lock that keeps two processes from running them twice.
+ * And a hook to run before the connection closes (`beforeDestroy`).
  */
-export interface ImmediateSqliteDialectConfig extends SqliteDialectConfig {
-  /** Runs when the database is closed, before the connection is: what else holds the file lets go. */
-  beforeDestroy?: () => Promise<void>;
-}
-
 export class ImmediateSqliteDialect implements Dialect {
   readonly #config: ImmediateSqliteDialectConfig;
 

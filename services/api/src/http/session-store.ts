@@ -45,6 +45,11 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Sess
   // session has expired are dropped as the user signs in again.
   const userKey = (userId: string) => `${prefix}:user-sessions:${userId}`;
 
+  /** Runs a MULTI; a command's own error (EXEC answers each) fails it. */
+  async function execAll(multi: ReturnType<typeof redis.multi>): Promise<void> {
+    for (const [err] of (await multi.exec()) ?? []) if (err) throw err;
+  }
+
   async function redisCall<T>(what: string, call: () => Promise<T>): Promise<T> {
     try {
       return await call();
@@ -63,7 +68,7 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Sess
         const expired = known.filter((_, i) => alive[i] === null);
         const multi = redis.multi().set(keyOf(id), JSON.stringify(session), "EX", idle).sadd(userKey(userId), hashOf(id));
         if (expired.length > 0) multi.srem(userKey(userId), ...expired);
-        for (const [err] of (await multi.exec()) ?? []) if (err) throw err;
+        await execAll(multi);
       });
       return { id, session };
     },
@@ -84,8 +89,7 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Sess
       await redisCall("end sessions", async () => {
         const ended = (await redis.smembers(userKey(userId))).filter((hash) => hash !== kept);
         if (ended.length === 0) return;
-        const results = await redis.multi().del(...ended.map(sessionKey)).srem(userKey(userId), ...ended).exec();
-        for (const [err] of results ?? []) if (err) throw err;
+        await execAll(redis.multi().del(...ended.map(sessionKey)).srem(userKey(userId), ...ended));
       });
     },
   };
