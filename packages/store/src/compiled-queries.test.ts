@@ -5,9 +5,13 @@ import { Kysely, SqliteDialect } from "kysely";
 import { CompiledQueries } from "./compiled-queries.js";
 import type { Database } from "./schema.js";
 
+interface ThreeColumns {
+  t: { a: string | null; b: string | null; c: string | null };
+}
+
 /** A table of three columns in memory, behind Kysely as the store uses it. */
-async function database(): Promise<Kysely<any>> {
-  const db = new Kysely<any>({ dialect: new SqliteDialect({ database: new SqliteDatabase(":memory:") }) });
+async function database(): Promise<Kysely<ThreeColumns>> {
+  const db = new Kysely<ThreeColumns>({ dialect: new SqliteDialect({ database: new SqliteDatabase(":memory:") }) });
   await db.schema.createTable("t").addColumn("a", "text").addColumn("b", "text").addColumn("c", "text").execute();
   return db;
 }
@@ -16,7 +20,7 @@ describe("compiled multi-row INSERTs", () => {
   it("keep one SQL per columns and row count: rows of other columns, or in another order, are never bound to it", async () => {
     const db = await database();
     const compiled = new CompiledQueries();
-    const insert = (rows: Record<string, string>[]) => compiled.insert(db as Kysely<Database>, "insertT", rows, () => (db as Kysely<any>).insertInto("t").values(rows));
+    const insert = (rows: Partial<ThreeColumns["t"]>[]) => compiled.insert(db as unknown as Kysely<Database>, "insertT", rows, () => db.insertInto("t").values(rows));
     await insert([{ a: "a1", b: "b1" }]);
     await insert([{ b: "b2", c: "c2" }]);
     await insert([{ c: "c3", a: "a3" }]);
@@ -36,7 +40,7 @@ describe("compiled multi-row INSERTs", () => {
     const compiled = new CompiledQueries();
     const rows = [{ a: "a1", b: "b1" }, { a: "a2", b: "b2", c: "c2" }];
     await assert.rejects(
-      compiled.insert(db as Kysely<Database>, "insertT", rows, () => (db as Kysely<any>).insertInto("t").values(rows)),
+      compiled.insert(db as unknown as Kysely<Database>, "insertT", rows, () => db.insertInto("t").values(rows)),
       /do not all have the same columns/,
     );
     assert.deepEqual(await db.selectFrom("t").selectAll().execute(), []);
