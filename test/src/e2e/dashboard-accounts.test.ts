@@ -279,6 +279,49 @@ describe("accounts in the dashboard, in a real browser", () => {
     }
   });
 
+  it("lets a repository's admin who does not own the organisation give its teams access, from the repository's settings", async () => {
+    assert.equal((await as("alice", NEW_PASSWORD, "POST", `/orgs/${org}/teams`, { name: "ops" })).status, 201);
+    assert.equal((await as("alice", NEW_PASSWORD, "PUT", `/orgs/${org}/teams/devs/repositories/app`, { role: "admin" })).status, 200);
+    const opsRole = async () => (await as("alice", NEW_PASSWORD, "GET", `/orgs/${org}/teams/ops`)).body.repositories[0]?.role;
+    const { context: bobs, page: bob } = await newPage();
+    try {
+      await signIn(bob, "bob", PASSWORD);
+      await bob.goto(`${slipway.url}/#/r/${repo}/settings`);
+      const section = bob.locator("#section-teams");
+      await section.getByRole("heading", { name: "Team access", level: 2 }).waitFor();
+      assert.equal(await section.getByLabel(`Role of devs on ${repo}`).inputValue(), "admin");
+
+      const give = section.getByRole("form", { name: "Give a team access" });
+      assert.deepEqual(await give.getByLabel("Team").locator("option").allInnerTexts(), ["Choose one", "ops"], "only the teams without access");
+      await give.getByLabel("Team").selectOption("ops");
+      await give.getByLabel("Role").selectOption("read");
+      await give.getByRole("button", { name: "Give access" }).click();
+      await section.getByText(`ops has read on ${repo}.`).waitFor();
+      assert.equal(await opsRole(), "read");
+
+      // The role changes at once; then the access is taken away, after a second press.
+      await section.getByLabel(`Role of ops on ${repo}`).selectOption("write");
+      await waitFor("the role to be saved", async () => ((await opsRole()) === "write" ? true : undefined), 10_000, 100);
+      const row = section.getByRole("row").filter({ hasText: "ops" });
+      await row.getByRole("button", { name: "Remove" }).click();
+      await row.getByRole("button", { name: "Yes, remove" }).click();
+      await waitFor("the access to be removed", async () => ((await opsRole()) === undefined ? true : undefined), 10_000, 100);
+      await section.getByRole("form", { name: "Give a team access" }).getByLabel("Team").waitFor();
+      await assertLabelled(bob, "settings");
+      await screenshot(bob, "settings-team-access");
+
+      // Someone with read sees who has access, without the controls.
+      assert.equal((await as("alice", NEW_PASSWORD, "PUT", `/orgs/${org}/teams/devs/repositories/app`, { role: "read" })).status, 200);
+      await bob.reload();
+      await section.getByRole("heading", { name: "Team access", level: 2 }).waitFor();
+      await section.getByText(`Only the admins of ${repo} and the owners of ${org} change this.`).waitFor();
+      assert.equal(await section.locator("select, input, button").count(), 0);
+      assert.match(await section.getByRole("row").filter({ hasText: "devs" }).innerText(), /devs\s*read/);
+    } finally {
+      await bobs.close();
+    }
+  });
+
   it("lists the users to an administrator, who creates one", async () => {
     const { context: admins, page: admin } = await newPage();
     try {

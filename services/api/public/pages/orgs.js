@@ -3,7 +3,7 @@ import { announce, cell, confirmButton, field, h, message, table, timeAgo } from
 import { apiForm } from "../lib/forms.js";
 import { NAME_HINT, NAME_PATTERN } from "./users.js";
 
-const ROLES = [
+export const ROLES = [
   ["read", "read: pull, see builds"],
   ["write", "write: also push, start builds"],
   ["admin", "admin: also settings"],
@@ -14,7 +14,7 @@ const orgPath = (org) => `/orgs/${enc(org)}`;
 const MAX_PAGES = 10;
 
 /** Runs a change; what the API refuses (403 to a non-owner, 409 for the last owner) is shown in `feedback`. */
-async function act(feedback, what, change) {
+export async function act(feedback, what, change) {
   feedback.replaceChildren();
   try {
     await change();
