@@ -16,10 +16,14 @@ function follow(docker: Docker, stream: NodeJS.ReadableStream): Promise<void> {
   });
 }
 
-/** Removes the local copy, pulls `ref` from the registry and runs it; returns what it printed. */
+/**
+ * Removes the local tag, pulls `ref` from the registry and runs it; returns what it printed. Only
+ * the tag goes (noprune): the engine is shared by every test file, and pruning the image's parents
+ * could pull layers from under another file's build or pull ("unrecognized image ID").
+ */
 export async function pullAndRun(ref: string): Promise<string> {
   const docker = testDocker();
-  await docker.getImage(ref).remove({ force: true }).catch((err: { statusCode?: number }) => {
+  await docker.getImage(ref).remove({ force: true, noprune: true }).catch((err: { statusCode?: number }) => {
     if (err.statusCode !== 404) throw err;
   });
   const registry = ref.split("/")[0]!;
