@@ -103,7 +103,7 @@ function untouchable(name: string): any {
 
 function registeredRoutes(): { routes: Set<string>; mounts: Set<string>; strict: unknown } {
   const deps: AppDeps = {
-    config: { adminToken: "admin-token", publicUrl: "http://127.0.0.1:8080", registry: "127.0.0.1:5000", webhookAllowPrivate: false, passwordCost: 10, registryEventsSecret: "events-secret" },
+    config: { adminToken: "admin-token", publicUrl: "http://127.0.0.1:8080", registry: "127.0.0.1:5000", webhookAllowPrivate: false, passwordCost: 10, registryEventsSecret: "events-secret", trustProxy: false },
     store: untouchable("store"),
     queue: untouchable("queue"),
     bus: untouchable("bus"),

@@ -56,6 +56,16 @@ describe("loadConfig", () => {
     assert.equal(config.registry, "registry.example:5000");
   });
 
+  it("reads SLIPWAY_TRUST_PROXY as express's trust proxy setting: none by default", () => {
+    const trust = (value: string | undefined) => loadConfig({ SLIPWAY_DATA_DIR: join(dir, "d"), ...(value === undefined ? {} : { SLIPWAY_TRUST_PROXY: value }) }).trustProxy;
+    assert.equal(trust(undefined), false);
+    assert.equal(trust(""), false);
+    assert.equal(trust("false"), false);
+    assert.equal(trust("true"), true);
+    assert.equal(trust("1"), 1);
+    assert.equal(trust("loopback, 10.0.0.0/8"), "loopback, 10.0.0.0/8");
+  });
+
   it("refuses a malformed number with the variable's name", () => {
     assert.throws(
       () => loadConfig({ SLIPWAY_DATA_DIR: join(dir, "d"), SLIPWAY_WORKER_CONCURRENCY: "two" }),

@@ -47,6 +47,12 @@ export interface Config {
   triggerRateLimit: number;
   /** log2 of scrypt's N for new password hashes (SLIPWAY_PASSWORD_COST): 17, OWASP's, by default. */
   passwordCost: number;
+  /**
+   * Which proxies' X-Forwarded-For to believe for the client's address (SLIPWAY_TRUST_PROXY), as
+   * express's `trust proxy` takes it: addresses and subnets, `loopback`, `uniquelocal`, a number of
+   * hops, or `true` (any: only when nothing else can reach the API). False: none, the socket's address.
+   */
+  trustProxy: boolean | number | string;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -69,6 +75,15 @@ function persistedSecret(env: Env, name: string, dataDir: string, file: string):
   const given = env[name];
   if (given !== undefined && given !== "") return given;
   return readOrCreateFile(join(dataDir, file), () => `${randomBytes(32).toString("base64url")}\n`).trim();
+}
+
+/** SLIPWAY_TRUST_PROXY as express's `trust proxy` setting: "true"/"false", a hop count, or addresses. */
+function trustProxy(raw: string | undefined): boolean | number | string {
+  const value = raw?.trim() ?? "";
+  if (value === "" || value === "false") return false;
+  if (value === "true") return true;
+  if (/^\d+$/.test(value)) return Number(value);
+  return value;
 }
 
 export function loadConfig(env: Env, overrides: Partial<Config> = {}): Config {
@@ -102,6 +117,7 @@ export function loadConfig(env: Env, overrides: Partial<Config> = {}): Config {
     webhookAllowPrivate: env["SLIPWAY_WEBHOOK_ALLOW_PRIVATE"] === "true",
     webhookBackoffMs: integer(env, "SLIPWAY_WEBHOOK_BACKOFF_MS", 20_000, 1),
     triggerRateLimit: integer(env, "SLIPWAY_TRIGGER_RATE_LIMIT", 10, 1),
+    trustProxy: trustProxy(env["SLIPWAY_TRUST_PROXY"]),
     ...overrides,
   };
   if (!overrides.adminToken) {

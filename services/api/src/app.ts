@@ -28,7 +28,7 @@ import { createWebhookRoutes } from "./routes/webhook-routes.js";
 import { createMetrics } from "./metrics.js";
 
 export interface AppDeps {
-  config: Pick<Config, "adminToken" | "publicUrl" | "registry" | "webhookAllowPrivate" | "passwordCost" | "registryEventsSecret">;
+  config: Pick<Config, "adminToken" | "publicUrl" | "registry" | "webhookAllowPrivate" | "passwordCost" | "registryEventsSecret" | "trustProxy">;
   store: Store;
   queue: BuildQueue;
   bus: BuildEventBus;
@@ -70,7 +70,8 @@ export function createApp(deps: AppDeps): Express {
 
   const app = express();
   app.disable("x-powered-by");
-  app.set("trust proxy", false);
+  // The client's address (req.ip) for sign-in and search limits: a proxy's X-Forwarded-For only when trusted.
+  app.set("trust proxy", config.trustProxy);
   app.use(
     pinoHttp({
       logger,

@@ -35,8 +35,8 @@ describe("dashboard sessions: POST|GET|DELETE /api/v1/session", () => {
   before(async () => {
     [slipway, secure] = await Promise.all([
       startSlipway({ worker: false }),
-      // Behind an https proxy: the cookie must be Secure.
-      startSlipway({ worker: false, env: { SLIPWAY_PUBLIC_URL: "https://slipway.example.org" } }),
+      // Behind an https proxy on this machine: the cookie must be Secure, and the client's address is the proxy's X-Forwarded-For.
+      startSlipway({ worker: false, env: { SLIPWAY_PUBLIC_URL: "https://slipway.example.org", SLIPWAY_TRUST_PROXY: "loopback" } }),
     ]);
   });
   after(() => Promise.all([slipway?.stop(), secure?.stop()]));
@@ -206,6 +206,26 @@ describe("dashboard sessions: POST|GET|DELETE /api/v1/session", () => {
     assert.ok(Number(locked.headers.get("retry-after")) > 0);
     const bearer = await call(secure, "GET", "/repositories", { authorization: `Bearer ${secure.adminToken}` });
     assert.equal(bearer.status, 200, "the API's bearer token is not locked out");
+  });
+
+  it("counts sign-in failures by the client's address: a trusted proxy's X-Forwarded-For, never an untrusted one", async () => {
+    const failTenTimes = async (on: Slipway) => {
+      assert.equal((await on.api("POST", "/users", { username: "proxied", password: "proxied-password" })).status, 201);
+      for (let i = 0; i < 10; i++) {
+        const wrong = await call(on, "POST", "/session", { "x-forwarded-for": "203.0.113.7" }, { username: "proxied", password: `wrong-${i}` });
+        assert.equal(wrong.status, 401);
+      }
+    };
+    const signInFrom = (on: Slipway, address: string) => call(on, "POST", "/session", { "x-forwarded-for": address }, { username: "proxied", password: "proxied-password" });
+
+    // Behind a trusted proxy: each client has its own count.
+    await failTenTimes(secure);
+    assert.equal((await signInFrom(secure, "203.0.113.8")).status, 201, "another client of the proxy");
+    assert.equal((await signInFrom(secure, "203.0.113.7")).status, 429, "the client that failed");
+
+    // Straight to Slipway: anyone can send the header, so it changes nothing.
+    await failTenTimes(slipway);
+    assert.equal((await signInFrom(slipway, "203.0.113.8")).status, 429);
   });
 
   it("never writes the session id or the CSRF token to its log", async () => {

@@ -204,7 +204,7 @@ export function authenticate(deps: AuthDeps): RequestHandler {
       const bearer = /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1];
       const basic = readBasic(header);
       if (bearer !== undefined) req.principal = await deps.credentials.bearer(bearer);
-      else if (basic !== undefined) req.principal = await deps.credentials.basic(basic.username, basic.secret, req.socket.remoteAddress ?? "unknown");
+      else if (basic !== undefined) req.principal = await deps.credentials.basic(basic.username, basic.secret, req.ip ?? "unknown");
       else throw new SlipwayError("unauthorized", SIGN_IN_AGAIN);
       next();
       return;

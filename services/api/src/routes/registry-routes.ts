@@ -68,7 +68,7 @@ async function callerOf(req: Request, credentials: Credentials): Promise<Princip
   if (header === undefined) return ANONYMOUS;
   const basic = readBasic(header);
   if (basic === undefined) throw new SlipwayError("unauthorized", "use HTTP Basic: a username with a password or a personal access token");
-  return credentials.basic(basic.username, basic.secret, req.socket.remoteAddress ?? "unknown");
+  return credentials.basic(basic.username, basic.secret, req.ip ?? "unknown");
 }
 
 /** "acme/team/app" → namespace "acme/team", name "app" (the registry's name, without its host). */
@@ -92,7 +92,7 @@ export function createRegistryRoutes(deps: RegistryRouteDeps): Router {
   /** Counts a search from the request's address; SlipwayError("rate_limited") over the limit. */
   async function countSearch(req: Request): Promise<void> {
     try {
-      await searches.consume(req.socket.remoteAddress ?? "unknown");
+      await searches.consume(req.ip ?? "unknown");
     } catch (err) {
       if (!(err instanceof RateLimiterRes)) throw new SlipwayError("service_unavailable", "searches are counted in Redis, which is unavailable; try again shortly", { cause: err });
       const retryAfterSeconds = Math.max(1, Math.ceil(err.msBeforeNext / 1000));

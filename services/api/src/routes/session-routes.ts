@@ -30,7 +30,7 @@ export function createSessionRoutes(deps: SessionRouteDeps): Router {
   const router = Router();
 
   router.post("/session", express.json({ limit: "16kb" }), async (req, res) => {
-    const address = req.socket.remoteAddress ?? "unknown";
+    const address = req.ip ?? "unknown";
     const body = asBody(req.body);
     const { token, username, password } = body;
     let userId: string;
