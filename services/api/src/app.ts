@@ -93,7 +93,7 @@ export function createApp(deps: AppDeps): Express {
   const api = express.Router();
   // Signing in needs no credential. After it, each route checks the caller's role (anonymous callers see public repositories).
   api.use(createSessionRoutes({ credentials, limiter, sessions, publicUrl: config.publicUrl }));
-  api.use(authenticate({ credentials, sessions, store }));
+  api.use(authenticate({ credentials, sessions, store, publicUrl: config.publicUrl }));
   api.use(express.json({ limit: "1mb" }));
   api.use(createAccountRoutes({ store, credentials, sessions }));
   api.use(createRepositoryRoutes({ store, builds, secrets, publicUrl: config.publicUrl }));

@@ -175,6 +175,32 @@ describe("dashboard sessions: POST|GET|DELETE /api/v1/session", () => {
     assert.equal(wrong.status, 401, "a wrong bearer token is not rescued by a good cookie");
   });
 
+  it("refuses a change made with Basic credentials from another site's page, as a browser that keeps them would send it", async () => {
+    assert.equal((await slipway.api("POST", "/users", { username: "basic", password: "basic-password" })).status, 201);
+    const basic = { authorization: `Basic ${Buffer.from("basic:basic-password").toString("base64")}` };
+    const create = (headers: Record<string, string>) => call(slipway, "POST", "/orgs", { ...basic, ...headers }, { name: `b${Math.random().toString(36).slice(2, 10)}` });
+    for (const [from, headers] of [
+      ["another site", { "sec-fetch-site": "cross-site", origin: "https://evil.example" }],
+      ["a sibling site", { "sec-fetch-site": "same-site", origin: "https://other.slipway.example" }],
+      ["an older browser on another site", { origin: "https://evil.example" }],
+      ["a sandboxed page", { origin: "null" }],
+    ] as const) {
+      const refused = await create(headers);
+      assert.equal(refused.status, 403, from);
+      assert.match(refused.body.error.message, /another site's page/, from);
+    }
+    // Reading is not a change; the dashboard's own pages, docker, curl and scripts are not another site.
+    assert.equal((await call(slipway, "GET", "/users/me", { ...basic, "sec-fetch-site": "cross-site" })).status, 200);
+    for (const [from, headers] of [
+      ["the dashboard's page", { "sec-fetch-site": "same-origin", origin: slipway.url }],
+      ["an older browser on the same host", { origin: slipway.url }],
+      ["a typed URL", { "sec-fetch-site": "none" }],
+      ["curl", {}],
+    ] as const) {
+      assert.equal((await create(headers)).status, 201, from);
+    }
+  });
+
   it("signs out: the session ends, and only with the CSRF token", async () => {
     const { cookie, csrfToken } = await signIn(slipway);
     const forged = await call(slipway, "DELETE", "/session", { cookie });

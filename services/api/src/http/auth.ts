@@ -187,6 +187,27 @@ export interface AuthDeps {
   credentials: Credentials;
   sessions: SessionStore;
   store: Store;
+  /** SLIPWAY_PUBLIC_URL: its origin is the dashboard's, the one origin whose pages may use Basic credentials. */
+  publicUrl: string;
+}
+
+/**
+ * Whether a browser sent this request from another site's page. Browsers say where a request comes
+ * from (Sec-Fetch-Site); older ones at least name the page's origin on a POST (Origin), which is
+ * then compared with the public URL's and with the host the request was sent to. The docker CLI,
+ * curl and scripts send neither.
+ */
+function fromAnotherSite(req: Request, ownOrigin: string): boolean {
+  const site = req.headers["sec-fetch-site"];
+  if (site !== undefined) return site === "cross-site" || site === "same-site";
+  const origin = req.headers.origin;
+  if (origin === undefined || origin === ownOrigin) return false;
+  try {
+    return new URL(origin).host !== req.headers.host;
+  } catch {
+    // "null": a sandboxed page or a file.
+    return true;
+  }
 }
 
 /**
@@ -195,17 +216,25 @@ export interface AuthDeps {
  * is the anonymous caller, who sees public repositories only. A request with an Authorization
  * header is judged by it alone. With the cookie, every state-changing method must carry the
  * session's X-CSRF-Token: the cookie is sent by the browser whoever asks, the token only by the
- * dashboard's own pages. A wrong credential, or an unknown or expired session, answers 401.
+ * dashboard's own pages. Basic credentials are the same kind of thing once a browser has them
+ * (it keeps what was typed into its sign-in prompt, for `/v2/` say, and sends them with every
+ * request to the origin): a state-changing request with them from another site's page is refused.
+ * A wrong credential, or an unknown or expired session, answers 401.
  */
 export function authenticate(deps: AuthDeps): RequestHandler {
+  const ownOrigin = new URL(deps.publicUrl).origin;
   return async (req, _res, next) => {
     const header = req.headers.authorization;
     if (header !== undefined) {
       const bearer = /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1];
       const basic = readBasic(header);
       if (bearer !== undefined) req.principal = await deps.credentials.bearer(bearer);
-      else if (basic !== undefined) req.principal = await deps.credentials.basic(basic.username, basic.secret, req.ip ?? "unknown");
-      else throw new SlipwayError("unauthorized", SIGN_IN_AGAIN);
+      else if (basic !== undefined) {
+        if (UNSAFE_METHODS.has(req.method) && fromAnotherSite(req, ownOrigin)) {
+          throw new SlipwayError("forbidden", "a change with HTTP Basic credentials from another site's page is refused: use a bearer token");
+        }
+        req.principal = await deps.credentials.basic(basic.username, basic.secret, req.ip ?? "unknown");
+      } else throw new SlipwayError("unauthorized", SIGN_IN_AGAIN);
       next();
       return;
     }
