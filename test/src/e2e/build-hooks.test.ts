@@ -122,6 +122,11 @@ describe("build hooks: Docker Hub's hooks/ contract, sandboxed", () => {
         attempt("privileged-exec", 'docker exec --privileged "$own" true'),
         'echo "exec: $(docker exec "$own" echo in-own-container)"',
         'echo "allowed: $(docker run --rm "$IMAGE_NAME" echo inside)"',
+        // By the name it gave: sent to that container's id, so a name the hook let go is nobody's to it.
+        'docker run -d --name "hook-helper-$SOURCE_COMMIT" "$IMAGE_NAME" sleep 30 >/dev/null',
+        'echo "by name: $(docker exec "hook-helper-$SOURCE_COMMIT" echo named)"',
+        'docker rm -f "hook-helper-$SOURCE_COMMIT" >/dev/null && echo "removed by name"',
+        attempt("gone-name", 'docker exec "hook-helper-$SOURCE_COMMIT" true'),
       ),
     });
     assert.equal(done.status, "success", JSON.stringify(done.error));
@@ -133,6 +138,9 @@ describe("build hooks: Docker Hub's hooks/ contract, sandboxed", () => {
     assert.match(log, /refused push-other: .*hooks push to .* only/);
     assert.match(log, /allowed: inside/);
     assert.match(log, /exec: in-own-container/);
+    assert.match(log, /by name: named/);
+    assert.match(log, /removed by name/);
+    assert.match(log, /refused gone-name: .*No such container/i);
   });
 
   it("refuses a build context that a hook moved out of the clone", async () => {

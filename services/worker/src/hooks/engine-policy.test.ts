@@ -4,7 +4,8 @@ import { checkContainerCreate, checkExecCreate, decide, type EnginePolicy, type 
 
 const policy: EnginePolicy = { repository: "127.0.0.1:5000/acme/hello", buildNetwork: "slipway-builds" };
 const own = "a".repeat(64);
-const state = (): HookSessionState => ({ containers: new Set([own, "helper"]), execs: new Set(["e".repeat(64)]) });
+const helper = "d".repeat(64);
+const state = (): HookSessionState => ({ containers: new Set([own, helper]), names: new Map([["helper", helper]]), execs: new Set(["e".repeat(64)]) });
 
 describe("decide: what a hook's docker CLI may ask of the engine", () => {
   const allowed: Array<[string, string]> = [
@@ -60,6 +61,17 @@ describe("decide: what a hook's docker CLI may ask of the engine", () => {
       assert.match((decision as { message: string }).message, message);
     });
   }
+
+  it("sends a call on a container the hook named to the id it gave that name, never to the name", () => {
+    // Once the hook's container is gone, the engine gives its name to whoever asks, another build too.
+    assert.deepEqual(decide("POST", "/v1.41/containers/helper/attach?stream=1", policy, state()), { kind: "forward", url: `/v1.41/containers/${helper}/attach?stream=1` });
+    assert.deepEqual(decide("DELETE", "/containers/%2Fhelper?force=1", policy, state()), { kind: "forward", url: `/containers/${helper}?force=1` });
+    assert.deepEqual(decide("POST", "/v1.41/containers/helper/exec", policy, state()), { kind: "create-exec", url: `/v1.41/containers/${helper}/exec` });
+    assert.deepEqual(decide("POST", `/containers/${own.slice(0, 12)}/start`, policy, state()), { kind: "forward", url: `/containers/${own}/start` });
+    // A prefix two of its containers share names neither.
+    const twins: HookSessionState = { containers: new Set([`${"1".repeat(12)}a${"0".repeat(51)}`, `${"1".repeat(12)}b${"0".repeat(51)}`]), names: new Map(), execs: new Set() };
+    assert.equal(decide("POST", `/containers/${"1".repeat(12)}/start`, policy, twins).kind, "refuse");
+  });
 
   it("asks for the registry's credentials on pushes and pulls of that registry only", () => {
     assert.deepEqual(decide("POST", "/images/127.0.0.1:5000/acme/hello/push?tag=v1", policy, state()), { kind: "forward", registryAuth: "127.0.0.1:5000" });

@@ -17,22 +17,27 @@ export interface EnginePolicy {
 
 /** The calls a hook made so far that later calls are checked against. */
 export interface HookSessionState {
-  /** Full ids and names of the containers the hook created. */
+  /** Full ids of the containers the hook created. */
   containers: Set<string>;
+  /** The names it gave them, and the id each stands for. */
+  names: Map<string, string>;
   /** Ids of the execs started in those containers. */
   execs: Set<string>;
 }
 
 export type Decision =
   | { kind: "refuse"; message: string }
-  /** Forward as it came; `registryAuth`: add the registry's credentials for this image. */
-  | { kind: "forward"; registryAuth?: string }
+  /**
+   * Forward; `url`: this one instead of the call's (a container named by the id the hook's name
+   * stood for); `registryAuth`: add the registry's credentials for this image.
+   */
+  | { kind: "forward"; url?: string; registryAuth?: string }
   /** A build: forward with this query, and every registry credential the build may need. */
   | { kind: "build"; query: URLSearchParams }
   /** A container create: forward with this body and remember the container it makes. */
   | { kind: "create-container"; name?: string }
-  /** An exec create: remember the exec it makes. */
-  | { kind: "create-exec" };
+  /** An exec create, sent to `url`: remember the exec it makes. */
+  | { kind: "create-exec"; url: string };
 
 const refuse = (message: string): Decision => ({ kind: "refuse", message: `Slipway build hooks: ${message}` });
 
@@ -58,10 +63,19 @@ function mayUseImage(ref: string, policy: EnginePolicy): boolean {
   return image.registry !== own.registry || image.repository === own.repository;
 }
 
-function owns(state: HookSessionState, id: string): boolean {
-  if (state.containers.has(id)) return true;
+/**
+ * The full id of the hook's own container that `ref` names, if it is one. A name stands for the id it
+ * was given to, never for whatever has it now: once the hook's container is gone (`docker rm`, or
+ * `run --rm` ending), the engine gives the name to the next container that asks, another build's too.
+ */
+function ownContainer(state: HookSessionState, ref: string): string | undefined {
+  const named = state.names.get(ref.replace(/^\//, ""));
+  if (named !== undefined) return named;
+  if (state.containers.has(ref)) return ref;
   // Docker takes any unique prefix of an id (12 hex at least, as the CLI prints them).
-  return /^[0-9a-f]{12,64}$/.test(id) && [...state.containers].some((known) => known.startsWith(id));
+  if (!/^[0-9a-f]{12,64}$/.test(ref)) return undefined;
+  const matching = [...state.containers].filter((known) => known.startsWith(ref));
+  return matching.length === 1 ? matching[0] : undefined;
 }
 
 /** Reads on containers and images that reveal nothing outside the hook's own work. */
@@ -139,12 +153,14 @@ export function decide(method: string, url: string, policy: EnginePolicy, state:
   }
   const container = /^\/containers\/([^/]+)(?:\/([a-z]+))?$/.exec(path);
   if (container) {
-    const id = decodeURIComponent(container[1]!);
+    const ref = decodeURIComponent(container[1]!);
     const action = container[2];
     const allowed = action === undefined ? method === "DELETE" : OWN_CONTAINER_ACTIONS.has(`${method} ${action}`);
     if (!allowed) return refuse(`${what} is not allowed`);
-    if (!owns(state, id)) return refuse(`hooks may use the containers they created only, not ${id}`);
-    return action === "exec" ? { kind: "create-exec" } : { kind: "forward" };
+    const id = ownContainer(state, ref);
+    if (id === undefined) return refuse(`hooks may use the containers they created only, not ${ref}`);
+    const byId = `${parsed.pathname.replace(/\/containers\/[^/]+/, `/containers/${id}`)}${parsed.search}`;
+    return action === "exec" ? { kind: "create-exec", url: byId } : { kind: "forward", url: byId };
   }
   const exec = /^\/exec\/([^/]+)\/(start|json|resize)$/.exec(path);
   if (exec) {

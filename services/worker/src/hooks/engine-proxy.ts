@@ -75,7 +75,7 @@ function answer(res: ServerResponse, status: number, message: string): void {
  */
 export async function startEngineProxy(options: EngineProxyOptions): Promise<EngineProxy> {
   const { engine, policy } = options;
-  const state: HookSessionState = { containers: new Set(), execs: new Set() };
+  const state: HookSessionState = { containers: new Set(), names: new Map(), execs: new Set() };
   const created = new Set<string>();
   const hijacked = new Set<Duplex>();
   const dir = await mkdtemp(join(tmpdir(), "slipway-hook-"));
@@ -139,7 +139,7 @@ export async function startEngineProxy(options: EngineProxyOptions): Promise<Eng
       case "forward": {
         const auth = await credentialsFor(decision.registryAuth);
         if (auth !== undefined) headers["x-registry-auth"] = encodeHeader(auth);
-        forward(req, res, url, headers);
+        forward(req, res, decision.url ?? url, headers);
         return;
       }
       case "build": {
@@ -165,7 +165,7 @@ export async function startEngineProxy(options: EngineProxyOptions): Promise<Eng
           answer(res, 403, checked.refusal);
           return;
         }
-        forward(req, res, url, headers, Buffer.from(JSON.stringify(checked.body)), (status, json) => {
+        forward(req, res, decision.kind === "create-exec" ? decision.url : url, headers, Buffer.from(JSON.stringify(checked.body)), (status, json) => {
           const id = (json as { Id?: unknown } | null)?.Id;
           if (status !== 201 || typeof id !== "string") return;
           if (decision.kind === "create-exec") {
@@ -174,7 +174,7 @@ export async function startEngineProxy(options: EngineProxyOptions): Promise<Eng
           }
           state.containers.add(id);
           created.add(id);
-          if (decision.name !== undefined) state.containers.add(decision.name.replace(/^\//, ""));
+          if (decision.name !== undefined) state.names.set(decision.name.replace(/^\//, ""), id);
         });
         return;
       }
@@ -221,7 +221,7 @@ export async function startEngineProxy(options: EngineProxyOptions): Promise<Eng
     let rest = head.subarray(bodyLength);
     socket.pause();
     const sendRequest = () => {
-      const lines = [`${req.method} ${req.url} HTTP/1.1`];
+      const lines = [`${req.method} ${decision.url ?? req.url} HTTP/1.1`];
       for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
       upstream.write(`${lines.join("\r\n")}\r\n\r\n`);
       upstream.write(body);
