@@ -30,6 +30,11 @@ export interface Config {
   pushAttempts: number;
   /** Longest a build may run before it ends `timed_out`. */
   buildTimeoutMs: number;
+  /**
+   * How long after its last build an image Slipway built is kept on the build engine once no tag
+   * holds it (SLIPWAY_IMAGE_RETENTION_MS; 0: for ever).
+   */
+  imageRetentionMs: number;
   /** The network build steps run on (`none` cuts them off); undefined: the engine's default. */
   buildNetwork: string | undefined;
   /** Where workers clone sources; each worker process uses a folder of its own inside. */
@@ -110,6 +115,7 @@ export function loadConfig(env: Env, overrides: Partial<Config> = {}): Config {
     jobLockMs: integer(env, "SLIPWAY_JOB_LOCK_MS", 30_000, 1_000),
     pushAttempts: integer(env, "SLIPWAY_PUSH_ATTEMPTS", 4, 1),
     buildTimeoutMs: integer(env, "SLIPWAY_BUILD_TIMEOUT_MS", 60 * 60_000, 1_000),
+    imageRetentionMs: integer(env, "SLIPWAY_IMAGE_RETENTION_MS", 24 * 60 * 60_000, 0),
     buildNetwork: env["SLIPWAY_BUILD_NETWORK"] || undefined,
     workDir: env["SLIPWAY_WORK_DIR"] || join(dataDir, "work"),
     hookImage: env["SLIPWAY_HOOK_IMAGE"] || undefined,

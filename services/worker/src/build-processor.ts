@@ -42,6 +42,8 @@ export interface ProcessorDeps {
   onEnded?: (build: BuildRecord) => Promise<void>;
   /** Runs Docker Hub's `hooks/`; without it, a build that has hooks fails saying this worker cannot run them. */
   hooks?: HookRunner;
+  /** Told of the image each build made (the image pruner); its failures are logged, never the build's. */
+  onImageBuilt?: (imageId: string) => Promise<void>;
   /**
    * A token for Slipway's own registry that lets one build pull and push its one repository (a path
    * without the registry host); without it, builds reach that registry anonymously.
@@ -303,6 +305,7 @@ export function createBuildProcessor(deps: ProcessorDeps): BuildProcessor {
       await hook(prepared, "pre_build");
       const built = await buildImage(current, prepared);
       builtRef = built.ref;
+      await deps.onImageBuilt?.(built.imageId).catch((err: unknown) => logger.warn({ err, build: build.id }, "could not note the build's image for pruning"));
       await hook(prepared, "post_build");
       current = await move(current, ["building"], "pushing");
       await hook(prepared, "pre_push");

@@ -1,6 +1,7 @@
 import type { BuildEventBus, BuildQueue } from "@slipway/queue";
 import type { BuildRecord, Store } from "@slipway/store";
 import type { Logger } from "pino";
+import { runPeriodically, type Periodic } from "./periodic.js";
 
 /**
  * Keeps the records and the queue in step after crashes and outages:
@@ -49,22 +50,14 @@ export function createBuildSweeper(deps: BuildSweeperDeps) {
     }
   }
 
-  let timer: NodeJS.Timeout | undefined;
+  let periodic: Periodic | undefined;
   return {
     sweep,
     start(intervalMs: number) {
-      const tick = () => {
-        sweep()
-          .catch((err: unknown) => logger.error({ err }, "build sweep failed"))
-          .finally(() => {
-            timer = setTimeout(tick, intervalMs);
-            timer.unref();
-          });
-      };
-      tick();
+      periodic = runPeriodically(() => sweep(), intervalMs, (err) => logger.error({ err }, "build sweep failed"));
     },
     stop() {
-      clearTimeout(timer);
+      periodic?.stop();
     },
   };
 }

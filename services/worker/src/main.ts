@@ -16,6 +16,7 @@ import { createDockerClient, engineAddress } from "./docker-client.js";
 import { createHookRunner } from "./hooks/build-hooks.js";
 import { createHookImage } from "./hooks/hook-image.js";
 import { createDockerImageBuilder } from "./image-builder.js";
+import { createImagePruner } from "./image-pruner.js";
 import { createGitCheckout } from "./source-checkout.js";
 import { createWebhookProcessors } from "./webhook-processors.js";
 import { createWebhookSender } from "./webhook-sender.js";
@@ -65,6 +66,11 @@ const hooks = createHookRunner({
   ...(config.buildNetwork ? { buildNetwork: config.buildNetwork } : {}),
   logger: logger.child({ component: "hooks" }),
 });
+// Old images of this installation's builds, removed from the engine once no tag holds them.
+const pruner =
+  config.imageRetentionMs > 0
+    ? createImagePruner({ docker, redis: publisher, key: `${config.queuePrefix}:built-images:${config.dockerHost ?? "unix:///var/run/docker.sock"}`, retentionMs: config.imageRetentionMs, logger })
+    : undefined;
 const processor = createBuildProcessor({
   store,
   bus,
@@ -77,6 +83,7 @@ const processor = createBuildProcessor({
   buildTimeoutMs: config.buildTimeoutMs,
   onEnded: (build) => webhookQueue.buildEnded(build.id),
   hooks,
+  ...(pruner ? { onImageBuilt: (imageId: string) => pruner.built(imageId) } : {}),
   // Minted for each push attempt and hook call: 15 minutes covers the engine's own retries.
   registryToken: async (buildId, repository) =>
     (await mintRegistryToken(tokenSigner, {
@@ -96,6 +103,8 @@ worker.on("error", (err) => logger.error({ err }, "worker error"));
 const stopCancels = await bus.onCancel((buildId) => worker.cancelJob(buildId, "canceled by a user"));
 const sweeper = createBuildSweeper({ store, queue, bus, logger, graceMs: Math.max(10_000, 2 * config.jobLockMs), onEnded: (build) => webhookQueue.buildEnded(build.id) });
 sweeper.start(5_000);
+// Every 10 minutes, or more often for a shorter retention.
+pruner?.start(Math.min(10 * 60_000, Math.max(1_000, Math.floor(config.imageRetentionMs / 2))));
 void worker.run();
 void webhookWorker.run();
 logger.info({ concurrency: config.workerConcurrency }, "Slipway worker ready");
@@ -106,6 +115,7 @@ async function shutdown(signal: string): Promise<void> {
   stopping = true;
   logger.info({ signal }, "shutting down");
   sweeper.stop();
+  pruner?.stop();
   // Running builds are not canceled: their jobs' locks lapse and the next worker picks them up.
   await Promise.race([Promise.all([worker.close(true), webhookWorker.close()]), new Promise((r) => setTimeout(r, 5_000))]);
   await stopCancels();
