@@ -5,6 +5,7 @@ import { after, before, describe, it } from "node:test";
 import { loadRegistryTokenKey } from "@slipway/config";
 import { mintRegistryToken, REGISTRY_TOKEN_ISSUER, REGISTRY_TOKEN_SERVICE } from "@slipway/core";
 import type { FileContent, GitServer } from "../git-server.js";
+import { testDocker } from "../support/docker.js";
 import { startEnvironment } from "../support/environment.js";
 import { startHubRegistry, type HubRegistry } from "../support/hub-registry.js";
 import { freePort, requireEnv, waitFor, type Slipway } from "../support/slipway.js";
@@ -58,19 +59,20 @@ describe("builds push to a registry with token authentication, each with a token
     await new Promise((resolve) => (events === undefined ? resolve(undefined) : events.close(resolve)));
   });
 
-  async function build(files: Record<string, FileContent>) {
+  async function build(files: Record<string, FileContent>, options: { namespace?: string; private?: boolean; status?: string } = {}) {
+    const namespace = options.namespace ?? "acme";
     const name = `hub-${randomBytes(4).toString("hex")}`;
-    await git.createRepo(`acme/${name}`);
-    await git.commitAndPush(`acme/${name}`, files, { message: "first" });
-    const path = `/repositories/acme/${name}`;
-    assert.equal((await slipway.api("POST", "/repositories", { namespace: "acme", name })).status, 201);
-    assert.equal((await slipway.api("PUT", `${path}/source`, { provider: "github", repository: `acme/${name}`, cloneUrl: git.url(`acme/${name}`) })).status, 201);
+    await git.createRepo(`${namespace}/${name}`);
+    await git.commitAndPush(`${namespace}/${name}`, files, { message: "first" });
+    const path = `/repositories/${namespace}/${name}`;
+    assert.equal((await slipway.api("POST", "/repositories", { namespace, name, private: options.private ?? false })).status, 201);
+    assert.equal((await slipway.api("PUT", `${path}/source`, { provider: "github", repository: `${namespace}/${name}`, cloneUrl: git.url(`${namespace}/${name}`) })).status, 201);
     const started = await slipway.api("POST", `${path}/builds`, { sourceType: "branch", sourceName: "main" });
     assert.equal(started.status, 202, JSON.stringify(started.body));
     const done = await slipway.waitForBuild(started.body.builds[0].id);
     const log = (await slipway.api<string>("GET", `/builds/${done.id}/logs`)).body;
-    assert.equal(done.status, "success", `${JSON.stringify(done.error)}\n${log}\n${slipway.output().slice(-3000)}`);
-    return { build: done, repository: `acme/${name}` };
+    assert.equal(done.status, options.status ?? "success", `${JSON.stringify(done.error)}\n${log}\n${slipway.output().slice(-3000)}`);
+    return { build: done, repository: `${namespace}/${name}`, log };
   }
 
   async function manifestStatus(repository: string, tag: string, bearer?: string): Promise<number> {
@@ -90,6 +92,25 @@ describe("builds push to a registry with token authentication, each with a token
     const signer = { privateKey: key.privateKey, keyId: key.keyId, issuer: REGISTRY_TOKEN_ISSUER, service: REGISTRY_TOKEN_SERVICE };
     const { token } = await mintRegistryToken(signer, { subject: "reader", access: [{ type: "repository", name: repository, actions: ["pull"] }] });
     assert.equal(await manifestStatus(repository, "latest", token), 200);
+  });
+
+  it("builds FROM a public repository of the registry that the engine does not have, never FROM a private one of another namespace", async () => {
+    const docker = testDocker();
+    const base = async (isPrivate: boolean) => {
+      const { build: done } = await build({ Dockerfile: `FROM ${baseImage}\nRUN echo ${isPrivate ? "secret" : "shared"} > /base.txt\n` }, { namespace: "other", private: isPrivate });
+      // Not on the engine any more: a build FROM it must pull it from the registry, which asks Slipway's token service.
+      await docker.getImage(`${done.image}:latest`).remove({ noprune: true });
+      return `${done.image}:latest`;
+    };
+    const [shared, secret] = [await base(false), await base(true)];
+
+    const { build: done, log } = await build({ Dockerfile: `FROM ${shared}\nRUN cat /base.txt\n` });
+    assert.match(log, /shared/);
+    assert.equal(done.status, "success");
+
+    const refused = await build({ Dockerfile: `FROM ${secret}\nRUN cat /base.txt\n` }, { status: "failed" });
+    assert.doesNotMatch(refused.log, /secret\n/);
+    assert.match(`${refused.build.error.message}\n${refused.log}`, /denied|unauthorized|not found/i);
   });
 
   it("lends the token to the hooks' docker through the engine proxy, never to the hook itself", async () => {
