@@ -38,11 +38,17 @@ describe("compiled multi-row INSERTs", () => {
   it("refuse rows that do not all have the first row's columns", async () => {
     const db = await database();
     const compiled = new CompiledQueries();
-    const rows = [{ a: "a1", b: "b1" }, { a: "a2", b: "b2", c: "c2" }];
-    await assert.rejects(
-      compiled.insert(db as unknown as Kysely<Database>, "insertT", rows, () => db.insertInto("t").values(rows)),
-      /do not all have the same columns/,
-    );
+    for (const rows of [
+      [{ a: "a1", b: "b1" }, { a: "a2", b: "b2", c: "c2" }],
+      [{ a: "a1", b: "b1" }, { a: "a2", c: "c2" }],
+      [{ a: "a1", b: "b1" }, { b: "b2", a: "a2" }],
+    ]) {
+      await assert.rejects(
+        compiled.insert(db as unknown as Kysely<Database>, "insertT", rows, () => db.insertInto("t").values(rows)),
+        /do not all have the same columns/,
+        JSON.stringify(rows),
+      );
+    }
     assert.deepEqual(await db.selectFrom("t").selectAll().execute(), []);
     await db.destroy();
   });

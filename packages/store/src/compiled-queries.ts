@@ -22,7 +22,10 @@ export class CompiledQueries {
     const columns = Object.keys(rows[0] ?? {});
     const parameters: unknown[] = [];
     for (const row of rows) {
-      if (Object.keys(row).length !== columns.length) throw new Error(`compiled query "${name}": its rows do not all have the same columns`);
+      const keys = Object.keys(row);
+      if (keys.length !== columns.length || keys.some((key, i) => key !== columns[i])) {
+        throw new Error(`compiled query "${name}": its rows do not all have the same columns`);
+      }
       for (const column of columns) parameters.push((row as Record<string, unknown>)[column]);
     }
     return this.execute(db, `${name}(${columns.join(",")})×${rows.length}`, parameters, build);

@@ -5,7 +5,7 @@ import { Kysely, PostgresDialect, type Dialect } from "kysely";
 import pg from "pg";
 import { KyselyStore } from "./kysely-store.js";
 import type { Database } from "./schema.js";
-import { startSqliteCheckpoints, type SqliteCheckpoints } from "./sqlite-checkpoints.js";
+import { startSqliteCheckpoints } from "./sqlite-checkpoints.js";
 import { ImmediateSqliteDialect, withStatementCache } from "./sqlite-dialect.js";
 import type { Store } from "./types.js";
 
@@ -49,14 +49,13 @@ export function createDialect(options: StoreOptions): Dialect {
     throw new Error(`unsupported database URL scheme "${scheme[1]}:" (use postgres://, sqlite: or a file path)`);
   }
   const file = toSqliteFile(url);
-  let checkpoints: SqliteCheckpoints | undefined;
   return new ImmediateSqliteDialect({
-    database: async () => {
+    open: async () => {
       const db = await openSqlite(file);
-      if (file !== ":memory:") checkpoints = startSqliteCheckpoints(file, db, options.onError ?? (() => {}));
-      return withStatementCache(db);
+      if (file === ":memory:") return { database: withStatementCache(db) };
+      const checkpoints = startSqliteCheckpoints(file, db, options.onError ?? (() => {}));
+      return { database: withStatementCache(db), release: () => checkpoints.stop() };
     },
-    beforeDestroy: async () => checkpoints?.stop(),
   });
 }
 

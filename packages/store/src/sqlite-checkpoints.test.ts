@@ -81,6 +81,8 @@ describe("SQLite checkpoints on a thread of their own", () => {
       assert.deepEqual(pragmas, [`wal_autocheckpoint = ${FALLBACK_AUTOCHECKPOINT_PAGES}`, `wal_autocheckpoint = ${DEFAULT_AUTOCHECKPOINT_PAGES}`]);
       assert.equal(errors.length, 1);
       assert.match(errors[0]!.message, /checkpoint thread failed/);
+      // For the reason given: SQLite could not open the folder as a database (the thread's error, as it crosses over).
+      assert.equal((errors[0]!.cause as { code?: unknown } | undefined)?.code, "SQLITE_CANTOPEN");
       await checkpoints.stop();
     } finally {
       await rm(dir, { recursive: true, force: true });

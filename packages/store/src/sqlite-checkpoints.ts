@@ -12,6 +12,9 @@ export const DEFAULT_AUTOCHECKPOINT_PAGES = 1000;
  */
 export const FALLBACK_AUTOCHECKPOINT_PAGES = 16_384;
 
+/** How long stop() waits for the thread to close its connection before ending it. */
+const STOP_TIMEOUT_MS = 5_000;
+
 export interface CheckpointConnection {
   pragma(source: string): unknown;
 }
@@ -55,7 +58,10 @@ export function startSqliteCheckpoints(file: string, connection: CheckpointConne
       // Kept alive until the thread is gone, so a process closing its store does not end first.
       worker.ref();
       worker.postMessage("stop");
+      // A round under way ends first; a thread stuck past that is ended.
+      const stuck = setTimeout(() => void worker.terminate(), STOP_TIMEOUT_MS);
       await exited;
+      clearTimeout(stuck);
     },
   };
 }

@@ -16,9 +16,16 @@ import {
   type SqliteStatement,
 } from "kysely";
 
-export interface ImmediateSqliteDialectConfig extends SqliteDialectConfig {
+/** A connection as `ImmediateSqliteDialectConfig.open` makes it, and what to do before it closes. */
+export interface OpenedSqlite {
+  database: SqliteDatabase;
   /** Runs when the database is closed, before the connection is: what else holds the file lets go. */
-  beforeDestroy?: () => Promise<void>;
+  release?: () => Promise<void>;
+}
+
+export interface ImmediateSqliteDialectConfig extends Omit<SqliteDialectConfig, "database"> {
+  /** Opens the connection, once for each Kysely instance the dialect serves. */
+  open: () => Promise<OpenedSqlite>;
 }
 
 /**
@@ -27,7 +34,7 @@ export interface ImmediateSqliteDialectConfig extends SqliteDialectConfig {
  *   busy_timeout) instead of failing with SQLITE_BUSY when a read lock must be upgraded;
  * - DDL is transactional (SQLite's is), so the migrator runs every pending migration in one
  *   such transaction, which is the lock that keeps two processes from running them twice.
- * And a hook to run before the connection closes (`beforeDestroy`).
+ * And each connection comes with what must let go of the file before it closes (`release`).
  */
 export class ImmediateSqliteDialect implements Dialect {
   readonly #config: ImmediateSqliteDialectConfig;
@@ -37,7 +44,14 @@ export class ImmediateSqliteDialect implements Dialect {
   }
 
   createDriver(): Driver {
-    return new ImmediateSqliteDriver(this.#config);
+    // Each driver (each Kysely instance) has a connection of its own, and releases its own.
+    let release: (() => Promise<void>) | undefined;
+    const database = async (): Promise<SqliteDatabase> => {
+      const opened = await this.#config.open();
+      release = opened.release;
+      return opened.database;
+    };
+    return new ImmediateSqliteDriver({ ...this.#config, database }, async () => release?.());
   }
 
   createQueryCompiler(): QueryCompiler {
@@ -54,11 +68,11 @@ export class ImmediateSqliteDialect implements Dialect {
 }
 
 class ImmediateSqliteDriver extends SqliteDriver {
-  readonly #beforeDestroy: (() => Promise<void>) | undefined;
+  readonly #beforeDestroy: () => Promise<void>;
 
-  constructor(config: ImmediateSqliteDialectConfig) {
+  constructor(config: SqliteDialectConfig, beforeDestroy: () => Promise<void>) {
     super(config);
-    this.#beforeDestroy = config.beforeDestroy;
+    this.#beforeDestroy = beforeDestroy;
   }
 
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
@@ -66,7 +80,7 @@ class ImmediateSqliteDriver extends SqliteDriver {
   }
 
   override async destroy(): Promise<void> {
-    await this.#beforeDestroy?.();
+    await this.#beforeDestroy();
     await super.destroy();
   }
 }

@@ -13,7 +13,18 @@ db.pragma("synchronous = NORMAL");
 // This connection writes nothing, so its own automatic checkpoints would never run; explicit is clearer.
 db.pragma("wal_autocheckpoint = 0");
 
-const timer = setInterval(() => db.pragma("wal_checkpoint(PASSIVE)"), intervalMs);
+/** Failed rounds in a row after which the thread gives up, and the connection checkpoints by itself again. */
+const MAX_FAILURES = 10;
+let failures = 0;
+const timer = setInterval(() => {
+  try {
+    db.pragma("wal_checkpoint(PASSIVE)");
+    failures = 0;
+  } catch (err) {
+    // A passing trouble (the disk, a lock held while the file is opened) is tried again next round.
+    if (++failures >= MAX_FAILURES) throw err;
+  }
+}, intervalMs);
 
 parentPort!.on("message", (message: unknown) => {
   if (message !== "stop") return;
