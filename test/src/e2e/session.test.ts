@@ -116,6 +116,10 @@ describe("dashboard sessions: POST|GET|DELETE /api/v1/session", () => {
     }
     const within = await call(slipway, "POST", "/tokens", bearer, { name: "for an hour", scope: "read", expiresAt: new Date(Date.now() + 3_600_000).toISOString() });
     assert.equal(within.status, 201, JSON.stringify(within.body));
+    // Nor can it set a password, which would sign it in for good through a session.
+    const password = await call(slipway, "PATCH", "/users/me", bearer, { password: "minted-password", currentPassword: "minter-password" });
+    assert.equal(password.status, 403);
+    assert.match(password.body.error.message, /token cannot change a password/);
     // A token without an expiry, or a password, is not bound.
     const forever = await call(slipway, "POST", "/tokens", basic, { name: "ci", scope: "admin" });
     assert.equal((await call(slipway, "POST", "/tokens", { authorization: `Bearer ${forever.body.token}` }, { name: "ci 2", scope: "read" })).status, 201);

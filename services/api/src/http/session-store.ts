@@ -38,17 +38,10 @@ export const SESSION_IDLE_SECONDS = 12 * 60 * 60;
 export function createRedisSessionStore(options: RedisSessionStoreOptions): SessionStore {
   const { redis, prefix } = options;
   const idle = options.idleSeconds ?? SESSION_IDLE_SECONDS;
-  const hashOf = (id: string) => createHash("sha256").update(id, "utf8").digest("hex");
-  const keyOf = (id: string) => sessionKey(hashOf(id));
-  const sessionKey = (hash: string) => `${prefix}:session:${hash}`;
-  // Each user's sessions (their hashes), so that a password change can end them. Members whose
-  // session has expired are dropped as the user signs in again.
-  const userKey = (userId: string) => `${prefix}:user-sessions:${userId}`;
-
-  /** Runs a MULTI; a command's own error (EXEC answers each) fails it. */
-  async function execAll(multi: ReturnType<typeof redis.multi>): Promise<void> {
-    for (const [err] of (await multi.exec()) ?? []) if (err) throw err;
-  }
+  const keyOf = (id: string) => `${prefix}:session:${createHash("sha256").update(id, "utf8").digest("hex")}`;
+  // When a user's sessions last ended (a password change): one made before is over. Kept for good,
+  // since a session in use never expires; one small key per user who ever changed a password.
+  const endedKey = (userId: string) => `${prefix}:sessions-ended:${userId}`;
 
   async function redisCall<T>(what: string, call: () => Promise<T>): Promise<T> {
     try {
@@ -62,14 +55,7 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Sess
     async create(userId) {
       const id = generateToken(32);
       const session: Session = { userId, csrfToken: generateToken(32), createdAt: new Date().toISOString() };
-      await redisCall("sign in", async () => {
-        const known = await redis.smembers(userKey(userId));
-        const alive = known.length === 0 ? [] : await redis.mget(known.map(sessionKey));
-        const expired = known.filter((_, i) => alive[i] === null);
-        const multi = redis.multi().set(keyOf(id), JSON.stringify(session), "EX", idle).sadd(userKey(userId), hashOf(id));
-        if (expired.length > 0) multi.srem(userKey(userId), ...expired);
-        await execAll(multi);
-      });
+      await redisCall("sign in", () => redis.set(keyOf(id), JSON.stringify(session), "EX", idle));
       return { id, session };
     },
     async touch(id) {
@@ -77,19 +63,22 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Sess
       if (raw === null) return undefined;
       const parsed = JSON.parse(raw) as Partial<Session>;
       // A session from before accounts (no user) is over: its holder signs in again.
-      return typeof parsed.userId === "string" && typeof parsed.csrfToken === "string" && typeof parsed.createdAt === "string"
-        ? { userId: parsed.userId, csrfToken: parsed.csrfToken, createdAt: parsed.createdAt }
-        : undefined;
+      if (typeof parsed.userId !== "string" || typeof parsed.csrfToken !== "string" || typeof parsed.createdAt !== "string") return undefined;
+      const ended = await redisCall("session", () => redis.get(endedKey(parsed.userId!)));
+      if (ended !== null && Date.parse(parsed.createdAt) <= Number(ended)) return undefined;
+      return { userId: parsed.userId, csrfToken: parsed.csrfToken, createdAt: parsed.createdAt };
     },
     async destroy(id) {
       await redisCall("sign out", () => redis.del(keyOf(id)));
     },
     async endSessionsOf(userId, except) {
-      const kept = except === undefined ? undefined : hashOf(except);
       await redisCall("end sessions", async () => {
-        const ended = (await redis.smembers(userKey(userId))).filter((hash) => hash !== kept);
-        if (ended.length === 0) return;
-        await execAll(redis.multi().del(...ended.map(sessionKey)).srem(userKey(userId), ...ended));
+        const now = Date.now();
+        const kept = except === undefined ? null : await redis.get(keyOf(except));
+        const multi = redis.multi().set(endedKey(userId), String(now));
+        // The session that asked goes on: as if made just after the others ended.
+        if (kept !== null) multi.set(keyOf(except!), JSON.stringify({ ...(JSON.parse(kept) as Session), createdAt: new Date(now + 1).toISOString() }), "KEEPTTL");
+        for (const [err] of (await multi.exec()) ?? []) if (err) throw err;
       });
     },
   };

@@ -76,10 +76,12 @@ export function createAccountRoutes(deps: AccountRouteDeps): Router {
   /**
    * A user changes their own password; the current one is asked for when there is one. Their
    * other dashboard sessions end (whoever held one may have known the old password); the one
-   * asking stays signed in. Personal access tokens stay valid until they are deleted.
+   * asking stays signed in. Personal access tokens stay valid until they are deleted, and cannot
+   * change the password (a token that expires would otherwise outlive itself through a session).
    */
   router.patch("/users/me", async (req, res) => {
-    const { user, sessionId } = fullyTrusted(req);
+    const { user, sessionId, via } = fullyTrusted(req);
+    if (via === "token") throw new SlipwayError("forbidden", "a personal access token cannot change a password: use the current password or a dashboard session");
     const body = asBody(req.body);
     const password = checkNewPassword(body["password"]);
     const stored = await accounts.passwordHashOf(user.id);
@@ -87,8 +89,10 @@ export function createAccountRoutes(deps: AccountRouteDeps): Router {
       const current = optionalString(body, "currentPassword") ?? "";
       if (!(await verifyPassword(current, stored))) throw new SlipwayError("forbidden", '"currentPassword" is not your current password');
     }
-    await accounts.setPassword(user.id, await credentials.hashPassword(password));
+    const hash = await credentials.hashPassword(password);
+    // Sessions first: if Redis is down, nothing has changed yet.
     await sessions.endSessionsOf(user.id, sessionId);
+    await accounts.setPassword(user.id, hash);
     res.json(toUserView(user));
   });
 
