@@ -62,6 +62,8 @@ describe("loadConfig", () => {
     assert.equal(trust(""), false);
     assert.equal(trust("false"), false);
     assert.equal(trust("true"), true);
+    assert.equal(trust("TRUE"), true);
+    assert.equal(trust("False"), false);
     assert.equal(trust("1"), 1);
     assert.equal(trust("loopback, 10.0.0.0/8"), "loopback, 10.0.0.0/8");
   });

@@ -85,8 +85,8 @@ function persistedSecret(env: Env, name: string, dataDir: string, file: string):
 /** SLIPWAY_TRUST_PROXY as express's `trust proxy` setting: "true"/"false", a hop count, or addresses. */
 function trustProxy(raw: string | undefined): boolean | number | string {
   const value = raw?.trim() ?? "";
-  if (value === "" || value === "false") return false;
-  if (value === "true") return true;
+  if (value === "" || value.toLowerCase() === "false") return false;
+  if (value.toLowerCase() === "true") return true;
   if (/^\d+$/.test(value)) return Number(value);
   return value;
 }

@@ -71,7 +71,12 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable("x-powered-by");
   // The client's address (req.ip) for sign-in and search limits: a proxy's X-Forwarded-For only when trusted.
-  app.set("trust proxy", config.trustProxy);
+  try {
+    app.set("trust proxy", config.trustProxy);
+  } catch (err) {
+    // Express names the bad address only ("invalid IP address: …").
+    throw new Error(`SLIPWAY_TRUST_PROXY: ${(err as Error).message} (give addresses, subnets, loopback, linklocal, uniquelocal, a hop count, true or false)`);
+  }
   app.use(
     pinoHttp({
       logger,
