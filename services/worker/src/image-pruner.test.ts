@@ -20,8 +20,10 @@ describe("the image pruner", () => {
   const url = new URL(requireEnv("DOCKER_HOST"));
   const docker = url.protocol === "unix:" ? new Dockerode({ socketPath: url.pathname }) : new Dockerode({ host: url.hostname, port: Number(url.port || 2375) });
   const redis = createRedis(requireEnv("REDIS_URL"));
-  const key = `slipway-test-${randomUUID()}:built-images`;
-  const pruner = createImagePruner({ docker, redis, key, retentionMs: HOUR, logger: createLogger({ level: "silent", name: "image-pruner-test" }) });
+  const prefix = `slipway-test-${randomUUID()}`;
+  const pruner = createImagePruner({ docker, redis, prefix, retentionMs: HOUR, logger: createLogger({ level: "silent", name: "image-pruner-test" }) });
+  /** The engine's own list: named by its id, so that engines sharing a socket path on other machines keep theirs. */
+  let key: string;
   const leftovers: string[] = [];
   const containers: Dockerode.Container[] = [];
 
@@ -29,8 +31,9 @@ describe("the image pruner", () => {
   async function image(tag?: string): Promise<string> {
     const container = await docker.createContainer({ Image: BASE, Cmd: ["true"] });
     containers.push(container);
-    const [repo, tagName] = tag?.split(":") ?? [];
-    const { Id } = (await container.commit({ ...(repo ? { repo, tag: tagName } : {}), comment: randomUUID() })) as { Id: string };
+    const colon = tag?.lastIndexOf(":") ?? -1;
+    const named = tag === undefined ? {} : { repo: tag.slice(0, colon), tag: tag.slice(colon + 1) };
+    const { Id } = (await container.commit({ ...named, comment: randomUUID() })) as { Id: string };
     leftovers.push(Id);
     return Id;
   }
@@ -44,10 +47,13 @@ describe("the image pruner", () => {
 
   before(async () => {
     await docker.getImage(BASE).inspect();
+    key = `${prefix}:built-images:${((await docker.info()) as { ID: string }).ID}`;
   });
   after(async () => {
     for (const container of containers) await container.remove({ force: true }).catch(() => undefined);
-    for (const id of leftovers) await docker.getImage(id).remove({ force: true }).catch(() => undefined);
+    // Tags first (some stand on the base image, which stays), then the images made here.
+    for (const id of leftovers.filter((ref) => ref.includes(":latest"))) await docker.getImage(id).remove({ noprune: true }).catch(() => undefined);
+    for (const id of leftovers.filter((ref) => !ref.includes(":latest"))) await docker.getImage(id).remove({ force: true }).catch(() => undefined);
     await redis.del(key);
     redis.disconnect();
   });
@@ -73,6 +79,29 @@ describe("the image pruner", () => {
     // Built again: its time starts anew.
     await pruner.built(current);
     assert.ok(Number(await redis.zscore(key, current)) >= now);
+  });
+
+  it("removes an image that only the digests it was pushed under still name, in several repositories", async () => {
+    await redis.del(key);
+    const registry = requireEnv("SLIPWAY_REGISTRY");
+    const run = randomUUID().slice(0, 8);
+    const repositories = [`${registry}/slipway-prune-test/a-${run}`, `${registry}/slipway-prune-test/b-${run}`];
+    const pushed = await image(`${repositories[0]}:latest`);
+    await docker.getImage(pushed).tag({ repo: repositories[1]!, tag: "latest" });
+    for (const repository of repositories) {
+      const stream = await docker.getImage(`${repository}:latest`).push({ authconfig: { serveraddress: registry } });
+      await new Promise<void>((resolve, reject) => docker.modem.followProgress(stream, (err) => (err ? reject(err) : resolve())));
+      // A newer build took the tag (the base image stands in for it): only the digest still names it here.
+      await docker.getImage(BASE).tag({ repo: repository, tag: "latest" });
+      leftovers.push(`${repository}:latest`);
+    }
+    const before = await docker.getImage(pushed).inspect();
+    assert.deepEqual(before.RepoTags ?? [], []);
+    assert.equal(before.RepoDigests?.length, 2, JSON.stringify(before.RepoDigests));
+    await pruner.built(pushed);
+
+    assert.equal(await pruner.prune(Date.now() + 2 * HOUR), 1);
+    assert.equal(await exists(pushed), false);
   });
 
   it("keeps an image a container uses until it is free, and forgets one that is gone already", async () => {

@@ -12,8 +12,12 @@ export interface PrunerRedis {
 export interface ImagePrunerDeps {
   docker: Dockerode;
   redis: PrunerRedis;
-  /** The sorted set's key: Slipway's prefix and the engine's address (each engine has its own images). */
-  key: string;
+  /**
+   * Slipway's Redis prefix. The sorted set is this installation's for this engine, named by the
+   * engine's own id: workers on several machines, each with a local socket of the same path, keep
+   * a list each.
+   */
+  prefix: string;
   /** How long after its last build an image may go, once no tag holds it any more. */
   retentionMs: number;
   logger: Logger;
@@ -35,33 +39,60 @@ const statusOf = (err: unknown): number | undefined => (err as { statusCode?: nu
  * noted (a sorted set in Redis, by time); a newer build of the same tag takes the tag away, and
  * the old image, with its layers, would stay for good. Once `retentionMs` has passed since its
  * last build, an image that no tag holds is removed, with the untagged layers only it used. Only
- * images Slipway built are ever touched, never anything else on the engine (an engine may be
- * shared). An image a container uses, or that a newer image builds on, stays until it is free.
+ * the images builds ended with are ever looked at (for a Dockerfile that is a lone FROM, that is
+ * the base image itself), never anything else on the engine (an engine may be shared). An image a
+ * container uses, or that a newer image builds on, stays until it is free.
+ * Like `docker image prune`, a removal can race a build that is about to reuse that very image
+ * (from its cache) at that moment; such a build fails with the engine's error, and its retry builds.
  */
 export function createImagePruner(deps: ImagePrunerDeps): ImagePruner {
-  const { docker, redis, key, logger } = deps;
+  const { docker, redis, logger } = deps;
   let periodic: Periodic | undefined;
+  let engineKey: Promise<string> | undefined;
+
+  /** The sorted set's key, once the engine has said who it is (asked again after a failure). */
+  function keyOf(): Promise<string> {
+    engineKey ??= docker.info().then(
+      (info: { ID?: string }) => `${deps.prefix}:built-images:${info.ID ?? "engine"}`,
+      (err: unknown) => {
+        engineKey = undefined;
+        throw err;
+      },
+    );
+    return engineKey;
+  }
 
   async function prune(now = Date.now()): Promise<number> {
+    const key = await keyOf();
     let removed = 0;
     for (const id of await redis.zrangebyscore(key, "-inf", now - deps.retentionMs)) {
-      let tags: string[];
+      let image: Dockerode.ImageInspectInfo;
       try {
-        tags = (await docker.getImage(id).inspect()).RepoTags ?? [];
+        image = await docker.getImage(id).inspect();
       } catch (err) {
         if (statusOf(err) !== 404) throw err;
         await redis.zrem(key, id);
         continue;
       }
       // Still somebody's image (a tag's current one): looked at again next round.
-      if (tags.length > 0) continue;
+      if ((image.RepoTags ?? []).length > 0) continue;
+      // What still names it are the digests it was pushed under (several repositories, when their
+      // builds came out the same): removing the last removes the image, and the layers only it used.
+      const references = image.RepoDigests ?? [];
       try {
-        await docker.getImage(id).remove();
+        for (const reference of references.length > 0 ? references : [id]) {
+          await docker
+            .getImage(reference)
+            .remove()
+            .catch((err: unknown) => {
+              if (statusOf(err) !== 404) throw err;
+            });
+        }
         removed++;
       } catch (err) {
         // 409: a container uses it, or a newer image builds on it; it goes once it is free.
         if (statusOf(err) === 409) continue;
-        if (statusOf(err) !== 404) throw err;
+        throw err;
       }
       await redis.zrem(key, id);
     }
@@ -71,7 +102,7 @@ export function createImagePruner(deps: ImagePrunerDeps): ImagePruner {
 
   return {
     async built(imageId) {
-      await redis.zadd(key, Date.now(), imageId);
+      await redis.zadd(await keyOf(), Date.now(), imageId);
     },
     prune,
     start(intervalMs) {

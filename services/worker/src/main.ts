@@ -69,7 +69,7 @@ const hooks = createHookRunner({
 // Old images of this installation's builds, removed from the engine once no tag holds them.
 const pruner =
   config.imageRetentionMs > 0
-    ? createImagePruner({ docker, redis: publisher, key: `${config.queuePrefix}:built-images:${config.dockerHost ?? "unix:///var/run/docker.sock"}`, retentionMs: config.imageRetentionMs, logger })
+    ? createImagePruner({ docker, redis: publisher, prefix: config.queuePrefix, retentionMs: config.imageRetentionMs, logger })
     : undefined;
 const processor = createBuildProcessor({
   store,
