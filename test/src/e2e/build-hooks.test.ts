@@ -2,9 +2,10 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import type { FileContent, GitServer } from "../git-server.js";
-import { pullAndRun, registryDigest } from "../support/docker.js";
+import type Dockerode from "dockerode";
+import { pullAndRun, registryDigest, testDocker } from "../support/docker.js";
 import { startEnvironment } from "../support/environment.js";
-import { requireEnv, type Slipway } from "../support/slipway.js";
+import { requireEnv, waitFor, type Slipway } from "../support/slipway.js";
 
 const registry = requireEnv("SLIPWAY_REGISTRY");
 const baseImage = requireEnv("SLIPWAY_TEST_BASE_IMAGE");
@@ -22,7 +23,13 @@ describe("build hooks: Docker Hub's hooks/ contract, sandboxed", () => {
   after(() => stop?.());
 
   /** A forge repository with these files, linked to a new Slipway repository (main → latest), built once. */
-  async function build(files: Record<string, FileContent>, variables: Record<string, { value: string; secret?: boolean }> = {}, rule: Record<string, string> = {}) {
+  async function build(
+    files: Record<string, FileContent>,
+    variables: Record<string, { value: string; secret?: boolean }> = {},
+    rule: Record<string, string> = {},
+    /** Runs beside the build, from when it is queued. */
+    during?: (buildId: string) => Promise<void>,
+  ) {
     const name = `hooks-${randomBytes(4).toString("hex")}`;
     await git.createRepo(`acme/${name}`);
     const { commit } = await git.commitAndPush(`acme/${name}`, files, { message: "with hooks" });
@@ -40,7 +47,7 @@ describe("build hooks: Docker Hub's hooks/ contract, sandboxed", () => {
     }
     const started = await slipway.api("POST", `${path}/builds`, { sourceType: "branch", sourceName: "main" });
     assert.equal(started.status, 202, JSON.stringify(started.body));
-    const done = await slipway.waitForBuild(started.body.builds[0].id);
+    const [done] = await Promise.all([slipway.waitForBuild(started.body.builds[0].id), during?.(started.body.builds[0].id)]);
     const log = await slipway.api<string>("GET", `/builds/${done.id}/logs`);
     assert.equal(log.status, 200);
     return { build: done, log: log.body, image: created.body.image as string, repository: `acme/${name}`, commit };
@@ -122,11 +129,6 @@ describe("build hooks: Docker Hub's hooks/ contract, sandboxed", () => {
         attempt("privileged-exec", 'docker exec --privileged "$own" true'),
         'echo "exec: $(docker exec "$own" echo in-own-container)"',
         'echo "allowed: $(docker run --rm "$IMAGE_NAME" echo inside)"',
-        // By the name it gave: sent to that container's id, so a name the hook let go is nobody's to it.
-        'docker run -d --name "hook-helper-$SOURCE_COMMIT" "$IMAGE_NAME" sleep 30 >/dev/null',
-        'echo "by name: $(docker exec "hook-helper-$SOURCE_COMMIT" echo named)"',
-        'docker rm -f "hook-helper-$SOURCE_COMMIT" >/dev/null && echo "removed by name"',
-        attempt("gone-name", 'docker exec "hook-helper-$SOURCE_COMMIT" true'),
       ),
     });
     assert.equal(done.status, "success", JSON.stringify(done.error));
@@ -138,9 +140,41 @@ describe("build hooks: Docker Hub's hooks/ contract, sandboxed", () => {
     assert.match(log, /refused push-other: .*hooks push to .* only/);
     assert.match(log, /allowed: inside/);
     assert.match(log, /exec: in-own-container/);
-    assert.match(log, /by name: named/);
-    assert.match(log, /removed by name/);
-    assert.match(log, /refused gone-name: .*No such container/i);
+  });
+
+  it("uses a container by the name it gave, and a name it let go never reaches the container that takes it next", async () => {
+    const name = `hook-helper-${randomBytes(4).toString("hex")}`;
+    let taken: Dockerode.Container | undefined;
+    try {
+      const { build: done, log } = await build(
+        {
+          Dockerfile: `FROM ${baseImage}\n`,
+          "hooks/post_build": hook(
+            `docker run -d --name ${name} "$IMAGE_NAME" sleep 30 >/dev/null`,
+            `echo "by name: $(docker exec ${name} echo named)"`,
+            `docker rm -f ${name} >/dev/null && echo "let go of the name"`,
+            // Another build's container takes the name meanwhile (the test makes it).
+            `for i in $(seq 1 12); do if docker exec ${name} true >/dev/null 2>&1; then echo "REACHED ANOTHER CONTAINER"; break; fi; sleep 0.5; done`,
+            'echo "done trying"',
+          ),
+        },
+        {},
+        {},
+        async (buildId) => {
+          const logSoFar = async () => (await slipway.api<string>("GET", `/builds/${buildId}/logs`)).body;
+          await waitFor("the hook to let go of the name", async () => ((await logSoFar()).includes("let go of the name") ? true : undefined), 60_000, 100);
+          taken = await testDocker().createContainer({ name, Image: baseImage, Cmd: ["sleep", "60"], HostConfig: { NetworkMode: "none" } });
+          await taken.start();
+        },
+      );
+      assert.equal(done.status, "success", JSON.stringify(done.error));
+      assert.match(log, /by name: named/);
+      assert.match(log, /done trying/);
+      assert.doesNotMatch(log, /REACHED ANOTHER CONTAINER/);
+      assert.equal((await taken!.inspect()).State.Running, true, "the other container was left alone");
+    } finally {
+      await taken?.remove({ force: true });
+    }
   });
 
   it("refuses a build context that a hook moved out of the clone", async () => {
