@@ -42,7 +42,10 @@ export interface ProcessorDeps {
   onEnded?: (build: BuildRecord) => Promise<void>;
   /** Runs Docker Hub's `hooks/`; without it, a build that has hooks fails saying this worker cannot run them. */
   hooks?: HookRunner;
-  /** Told of the image each build made (the image pruner); its failures are logged, never the build's. */
+  /**
+   * Told of the image each build made, or of what a failed build left (the image pruner); its
+   * failures are logged, never the build's.
+   */
   onImageBuilt?: (imageId: string) => Promise<void>;
   /**
    * A token for Slipway's own registry that lets one build pull and push its one repository (a path
@@ -131,6 +134,11 @@ export function createBuildProcessor(deps: ProcessorDeps): BuildProcessor {
     signal: AbortSignal;
   }
 
+  /** Tells the image pruner of an image the build made; its failures are logged, never the build's. */
+  async function noteImage(build: BuildRecord, imageId: string): Promise<void> {
+    await deps.onImageBuilt?.(imageId).catch((err: unknown) => logger.warn({ err, build: build.id }, "could not note the build's image for pruning"));
+  }
+
   /** Runs a hook, if the build has it. Hooks see build variables: their failures are masked like the build's. */
   async function hook(prepared: Prepared, name: HookName): Promise<void> {
     try {
@@ -168,6 +176,7 @@ export function createBuildProcessor(deps: ProcessorDeps): BuildProcessor {
     const ref = `${build.image}:slipway-build-${build.id}`;
     log.line(`Building ${paths.dockerfilePath} (context ${build.context || "/"}) for ${build.tags.join(", ")}`);
     let imageId: string;
+    let lastStep: string | undefined;
     try {
       ({ imageId } = await deps.builder.build(
         {
@@ -179,10 +188,13 @@ export function createBuildProcessor(deps: ProcessorDeps): BuildProcessor {
           // Docker Hub's build cache: the last image of each tag, pulled if this engine lacks it.
           cacheFrom: { refs: build.tags.map((tag) => `${build.image}:${tag}`), ...(credentials ? { auth: await credentials.get() } : {}) },
           log: log.write,
+          onStepImage: (id) => (lastStep = id),
         },
         signal,
       ));
     } catch (err) {
+      // What a failed build left (its last step's image, on the steps before it) goes like a superseded image.
+      if (lastStep !== undefined) await noteImage(build, lastStep);
       // The engine's message may quote an expanded arg (`FROM $SECRET`): it becomes the build's
       // error (an API answer) and may reach the worker's own log, which the build log's masking does not cover.
       throw withoutSecrets(err, variables.secrets);
@@ -305,7 +317,7 @@ export function createBuildProcessor(deps: ProcessorDeps): BuildProcessor {
       await hook(prepared, "pre_build");
       const built = await buildImage(current, prepared);
       builtRef = built.ref;
-      await deps.onImageBuilt?.(built.imageId).catch((err: unknown) => logger.warn({ err, build: build.id }, "could not note the build's image for pruning"));
+      await noteImage(build, built.imageId);
       await hook(prepared, "post_build");
       current = await move(current, ["building"], "pushing");
       await hook(prepared, "pre_push");

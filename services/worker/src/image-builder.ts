@@ -24,6 +24,11 @@ export interface BuildRequest {
   cacheFrom?: { refs: string[]; auth?: RegistryAuth };
   /** Build output as it arrives: text with its own newlines. */
   log: (chunk: string) => void;
+  /**
+   * Told of the image each step leaves, as the engine reports it (a short id): a build that fails
+   * leaves its last step's image, and the steps before it, behind.
+   */
+  onStepImage?: (imageId: string) => void;
 }
 
 /**
@@ -165,6 +170,8 @@ export function createDockerImageBuilder(options: DockerImageBuilderOptions): Im
             req.log(message.stream);
             builtShortId = /^Successfully built ([0-9a-f]{12,64})\s*$/m.exec(message.stream)?.[1] ?? builtShortId;
             stepContainer = /^ ---> Running in ([0-9a-f]{12,64})\s*$/m.exec(message.stream)?.[1] ?? stepContainer;
+            const stepImage = /^ ---> ([0-9a-f]{12,64})\s*$/m.exec(message.stream)?.[1];
+            if (stepImage !== undefined) req.onStepImage?.(stepImage);
           } else if (message.status !== undefined) {
             progress(message);
           }

@@ -49,5 +49,18 @@ describe("old images of a repository leave the build engine once a newer build h
     await waitFor("the first build's image to be removed", async () => ((await exists(first)) ? undefined : true), 30_000, 250);
     assert.equal(await exists(second), true, "the tag's current image stays");
     assert.match(slipway.output(), /removed images of earlier builds that no tag holds any more/);
+
+    // A build that fails leaves its last step's image (on the steps before it): that goes too.
+    const { commit } = await git.commitAndPush(forgeName, { Dockerfile: `FROM ${baseImage}\nRUN echo three > /version\nRUN false\n` }, { message: "three" });
+    const payload = githubPushPayload({ repository: forgeName, ref: "refs/heads/main", after: commit, cloneUrl: git.url(forgeName) });
+    const answer = await sendGithubDelivery(source.body.webhookUrl, payload, { secret: source.body.secret });
+    const failed = await slipway.waitForBuild(answer.body.builds[0].id);
+    assert.equal(failed.status, "failed");
+    const log = (await slipway.api<string>("GET", `/builds/${failed.id}/logs`)).body;
+    const leftover = [...log.matchAll(/^ ---> ([0-9a-f]{12})$/gm)].at(-1)?.[1];
+    assert.ok(leftover, log);
+    assert.equal(await exists(leftover), true);
+    await waitFor("the failed build's leftover image to be removed", async () => ((await exists(leftover)) ? undefined : true), 30_000, 250);
+    assert.equal(await exists(second), true);
   });
 });
