@@ -82,7 +82,12 @@ export async function startTestStack(options: TestStackOptions): Promise<TestSta
     return {
       env: { ...stack.env, SLIPWAY_TEST_BASE_IMAGE: baseImage, SLIPWAY_TEST_TMP: tmp },
       processes: stack.processes,
-      stop: () => stack.stop(),
+      // What had to live outside the data folder (short socket paths, a data folder PostgreSQL
+      // could not reach) goes with the stack: a run from another folder would never wipe it.
+      stop: async () => {
+        await stack.stop();
+        rmSync(runtimeDirOf(dataDir), { recursive: true, force: true });
+      },
       baseImage,
     };
   } catch (err) {
