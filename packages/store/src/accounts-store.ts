@@ -1,7 +1,7 @@
 import { isRole, newId, SlipwayError, strongerRole, type RepositoryGrant, type Role } from "@slipway/core";
 import type { ExpressionBuilder, Kysely, Transaction } from "kysely";
 import type { Database } from "./schema.js";
-import type { AccessTokenTable, UserTable } from "./schema-accounts.js";
+import type { AccessTokenTable, TeamTable, UserTable } from "./schema-accounts.js";
 
 export interface UserRecord {
   id: string;
@@ -130,6 +130,10 @@ function toTokenRecord(row: AccessTokenTable): AccessTokenRecord {
     expiresAt: row.expires_at,
     lastUsedAt: row.last_used_at,
   };
+}
+
+function toTeamRecord(row: TeamTable): TeamRecord {
+  return { id: row.id, orgId: row.org_id, name: row.name, createdAt: row.created_at };
 }
 
 const now = (): string => new Date().toISOString();
@@ -331,7 +335,7 @@ export function createAccountStore(db: Kysely<Database>): AccountStore {
     async createTeam(orgId, name) {
       try {
         const row = await db.insertInto("teams").values({ id: newId(), org_id: orgId, name, created_at: now() }).returningAll().executeTakeFirstOrThrow();
-        return { id: row.id, orgId: row.org_id, name: row.name, createdAt: row.created_at };
+        return toTeamRecord(row);
       } catch (err) {
         if (isUniqueViolation(err)) throw new SlipwayError("conflict", `the organisation already has a team ${name}`);
         throw err;
@@ -340,12 +344,12 @@ export function createAccountStore(db: Kysely<Database>): AccountStore {
 
     async findTeam(orgId, name) {
       const row = await db.selectFrom("teams").selectAll().where("org_id", "=", orgId).where("name", "=", name).executeTakeFirst();
-      return row && { id: row.id, orgId: row.org_id, name: row.name, createdAt: row.created_at };
+      return row && toTeamRecord(row);
     },
 
     async listTeams(orgId) {
       const rows = await db.selectFrom("teams").selectAll().where("org_id", "=", orgId).execute();
-      return rows.map((row) => ({ id: row.id, orgId: row.org_id, name: row.name, createdAt: row.created_at })).sort(byName);
+      return rows.map(toTeamRecord).sort(byName);
     },
 
     async deleteTeam(teamId) {

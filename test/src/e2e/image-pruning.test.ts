@@ -27,12 +27,17 @@ describe("old images of a repository leave the build engine once a newer build h
     assert.equal(source.status, 201, JSON.stringify(source.body));
     const docker = testDocker();
 
-    async function buildCommit(text: string): Promise<string> {
-      const { commit } = await git.commitAndPush(forgeName, { Dockerfile: `FROM ${baseImage}\nRUN echo ${text} > /version\n` }, { message: text });
+    /** Pushes a commit with this Dockerfile and answers its build once it ended. */
+    async function pushAndBuild(text: string, dockerfile: string): Promise<any> {
+      const { commit } = await git.commitAndPush(forgeName, { Dockerfile: dockerfile }, { message: text });
       const payload = githubPushPayload({ repository: forgeName, ref: "refs/heads/main", after: commit, cloneUrl: git.url(forgeName) });
       const answer = await sendGithubDelivery(source.body.webhookUrl, payload, { secret: source.body.secret });
       assert.equal(answer.status, 202, JSON.stringify(answer.body));
-      const build = await slipway.waitForBuild(answer.body.builds[0].id);
+      return slipway.waitForBuild(answer.body.builds[0].id);
+    }
+    /** The image a successful build of this commit leaves as latest. */
+    async function buildCommit(text: string): Promise<string> {
+      const build = await pushAndBuild(text, `FROM ${baseImage}\nRUN echo ${text} > /version\n`);
       assert.equal(build.status, "success", JSON.stringify(build.error));
       return (await docker.getImage(`${build.image}:latest`).inspect()).Id;
     }
@@ -51,10 +56,7 @@ describe("old images of a repository leave the build engine once a newer build h
     assert.match(slipway.output(), /removed images of earlier builds that no tag holds any more/);
 
     // A build that fails leaves its last step's image (on the steps before it): that goes too.
-    const { commit } = await git.commitAndPush(forgeName, { Dockerfile: `FROM ${baseImage}\nRUN echo three > /version\nRUN false\n` }, { message: "three" });
-    const payload = githubPushPayload({ repository: forgeName, ref: "refs/heads/main", after: commit, cloneUrl: git.url(forgeName) });
-    const answer = await sendGithubDelivery(source.body.webhookUrl, payload, { secret: source.body.secret });
-    const failed = await slipway.waitForBuild(answer.body.builds[0].id);
+    const failed = await pushAndBuild("three", `FROM ${baseImage}\nRUN echo three > /version\nRUN false\n`);
     assert.equal(failed.status, "failed");
     const log = (await slipway.api<string>("GET", `/builds/${failed.id}/logs`)).body;
     const leftover = [...log.matchAll(/^ ---> ([0-9a-f]{12})$/gm)].at(-1)?.[1];

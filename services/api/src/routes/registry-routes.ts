@@ -13,9 +13,10 @@ import {
 import type { WebhookQueue } from "@slipway/queue";
 import type { RepositoryRecord, Store } from "@slipway/store";
 import express, { Router, type Request, type Response } from "express";
-import { RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
+import { RateLimiterRedis } from "rate-limiter-flexible";
 import { roleOn } from "../http/access.js";
 import { ANONYMOUS, readBasic, type Credentials, type Principal } from "../http/auth.js";
+import { retryAfterSeconds } from "../http/rate-limit.js";
 import type { RateLimitDeps } from "./route-deps.js";
 
 export interface RegistryRouteDeps {
@@ -91,12 +92,9 @@ export function createRegistryRoutes(deps: RegistryRouteDeps): Router {
 
   /** Counts a search from the request's address; SlipwayError("rate_limited") over the limit. */
   async function countSearch(req: Request): Promise<void> {
-    try {
-      await searches.consume(req.ip ?? "unknown");
-    } catch (err) {
-      if (!(err instanceof RateLimiterRes)) throw new SlipwayError("service_unavailable", "searches are counted in Redis, which is unavailable; try again shortly", { cause: err });
-      const retryAfterSeconds = Math.max(1, Math.ceil(err.msBeforeNext / 1000));
-      throw new SlipwayError("rate_limited", `${SEARCHES_PER_MINUTE} searches a minute at most; try again in ${retryAfterSeconds} s`, { retryAfterSeconds });
+    const retryAfter = await retryAfterSeconds(searches, req.ip ?? "unknown", "searches");
+    if (retryAfter !== undefined) {
+      throw new SlipwayError("rate_limited", `${SEARCHES_PER_MINUTE} searches a minute at most; try again in ${retryAfter} s`, { retryAfterSeconds: retryAfter });
     }
   }
 

@@ -9,8 +9,9 @@ import {
 } from "@slipway/core";
 import type { NewBuild, RepositoryRecord, TriggerRecord } from "@slipway/store";
 import express, { Router, type ErrorRequestHandler, type Request, type RequestHandler, type Response } from "express";
-import { RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
+import { RateLimiterRedis } from "rate-limiter-flexible";
 import { sendError, toSlipwayError } from "../http/errors.js";
+import { retryAfterSeconds } from "../http/rate-limit.js";
 import { asBody, requiredString } from "../http/input.js";
 import { toQueuedBuildView } from "../views.js";
 import { loadRepository } from "../http/access.js";
@@ -89,17 +90,6 @@ export function createTriggerRoutes(deps: RouteDeps): { call: Router; api: Route
     return repo && { trigger, repo };
   }
 
-  /** Seconds until the trigger may be called again, or undefined when this call is within its limit. */
-  async function overLimit(triggerId: string): Promise<number | undefined> {
-    try {
-      await limiter.consume(triggerId);
-      return undefined;
-    } catch (err) {
-      if (err instanceof RateLimiterRes) return Math.max(1, Math.ceil(err.msBeforeNext / 1000));
-      throw new SlipwayError("service_unavailable", "the rate limiter's Redis is unavailable; try again shortly", { cause: err });
-    }
-  }
-
   const context = (res: Response): CallContext => res.locals["trigger"] as CallContext;
 
   const authenticate: RequestHandler = async (req, res, next) => {
@@ -111,7 +101,7 @@ export function createTriggerRoutes(deps: RouteDeps): { call: Router; api: Route
 
   const rateLimit: RequestHandler = async (_req, res, next) => {
     const { trigger } = context(res);
-    const retryAfter = await overLimit(trigger.id);
+    const retryAfter = await retryAfterSeconds(limiter, trigger.id, "trigger calls");
     if (retryAfter !== undefined) {
       res.setHeader("Retry-After", String(retryAfter));
       res.status(429).json({
