@@ -283,6 +283,13 @@ export function createBuildProcessor(deps: ProcessorDeps): BuildProcessor {
       .createCheckout((line) => log.write(`${line}\n`))
       .checkout({ cloneUrl: source.cloneUrl, commit: build.commit, ref: gitRef, ...(credentials ? { credentials } : {}) }, signal);
     let builtRef: string | undefined;
+    // The build's own tag goes before the build is said to have ended, so that whoever acts on its
+    // end (a pull of its image on this engine) never races the removal; a failed build's, at the end.
+    const removeBuiltRef = async () => {
+      const ref = builtRef;
+      builtRef = undefined;
+      if (ref) await deps.builder.untag(ref).catch((err: unknown) => logger.warn({ err, build: build.id }, "could not remove the build's own tag"));
+    };
     let hooks: HookSession | undefined;
     try {
       const paths = await resolveBuildPaths(checkout.dir, build.context, build.dockerfile, checkout.commit);
@@ -325,16 +332,18 @@ export function createBuildProcessor(deps: ProcessorDeps): BuildProcessor {
       const rank = `${checkout.committedAt}|${current.id}`;
       const { pushed, digest } = prepared.hooks.has("push") ? await pushByHook(current, rank, prepared) : await pushTags(current, rank, built.imageId, credentials, log, signal);
       if (pushed.length === 0) {
+        await removeBuiltRef();
         await end(current, log, "superseded", null);
         return;
       }
       log.line(`Pushed ${pushed.map((t) => `${current.image}:${t}`).join(", ")}${digest === null ? "" : ` (${digest})`}`);
       await hook(prepared, "post_push");
+      await removeBuiltRef();
       await end(current, log, "success", null, { digest, tags: pushed });
     } finally {
       await hooks?.close().catch((err: unknown) => logger.warn({ err, build: build.id }, "could not clean up after the build's hooks"));
       await checkout.cleanup();
-      if (builtRef) await deps.builder.untag(builtRef).catch((err: unknown) => logger.warn({ err, build: build.id }, "could not remove the build's own tag"));
+      await removeBuiltRef();
     }
   }
 
